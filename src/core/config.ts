@@ -1,0 +1,109 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** The one typed configuration object. Built once from defaults, environment and flags; nothing else reads process.env. */
+export interface Config {
+  host: string;
+  port: number;
+  /** Base URL clients use to reach this server (endpoints in the catalog are built from it). */
+  publicUrl: string;
+  dataDir: string;
+  /** `sqlite:<path>` (default, under the data directory) or `postgres://...`. */
+  databaseUrl: string;
+  adminPassword?: string;
+  region: string;
+  logLevel: string;
+  /** Where `stackbox up` writes its clouds.yaml entry; undefined disables writing. */
+  cloudsYaml?: string;
+  identity: {
+    tokenExpirationSeconds: number;
+    /** Number of Fernet-style keys kept (primary + secondary + staged). */
+    maxActiveKeys: number;
+    bcryptRounds: number;
+    policyFile?: string;
+    securityCompliance: SecurityCompliance;
+  };
+}
+
+export interface SecurityCompliance {
+  /** Lock a user after this many consecutive failed password authentications (0 = off). */
+  lockoutFailureAttempts: number;
+  lockoutDurationSeconds: number;
+  /** Days after which a password expires (0 = never). */
+  passwordExpiresDays: number;
+  passwordRegex?: string;
+  passwordRegexDescription?: string;
+  /** Number of previous passwords a user may not reuse (0/1 = off, as in Keystone). */
+  uniqueLastPasswordCount: number;
+  minimumPasswordAgeDays: number;
+  changePasswordUponFirstUse: boolean;
+}
+
+export const DEFAULT_PORT = 8600;
+
+export interface ConfigInput {
+  host?: string;
+  port?: number | string;
+  publicUrl?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  adminPassword?: string;
+  logLevel?: string;
+  cloudsYaml?: string | false;
+  policyFile?: string;
+  tokenExpiration?: number | string;
+  bcryptRounds?: number | string;
+}
+
+function int(v: string | number | undefined, dflt: number): number {
+  if (v === undefined || v === '') return dflt;
+  const n = typeof v === 'number' ? v : Number.parseInt(v, 10);
+  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
+  return n;
+}
+
+/** Build the configuration: flags win over environment, environment over defaults. */
+export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const host = input.host ?? env.STACKBOX_HOST ?? '0.0.0.0';
+  const port = int(input.port ?? env.STACKBOX_PORT, DEFAULT_PORT);
+  const dataDir = resolve(input.dataDir ?? env.STACKBOX_DATA_DIR ?? join(homedir(), '.stackbox'));
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const publicUrl = (input.publicUrl ?? env.STACKBOX_PUBLIC_URL ?? `http://${urlHost}:${port}`).replace(
+    /\/+$/,
+    '',
+  );
+  const databaseUrl =
+    input.databaseUrl ?? env.STACKBOX_DATABASE_URL ?? `sqlite:${join(dataDir, 'stackbox.db')}`;
+  let cloudsYaml: string | undefined;
+  if (input.cloudsYaml !== false) {
+    cloudsYaml =
+      input.cloudsYaml ?? env.OS_CLIENT_CONFIG_FILE ?? join(homedir(), '.config', 'openstack', 'clouds.yaml');
+  }
+  return {
+    host,
+    port,
+    publicUrl,
+    dataDir,
+    databaseUrl,
+    adminPassword: input.adminPassword ?? env.STACKBOX_ADMIN_PASSWORD,
+    region: env.STACKBOX_REGION ?? 'RegionOne',
+    logLevel: input.logLevel ?? env.STACKBOX_LOG_LEVEL ?? 'info',
+    cloudsYaml,
+    identity: {
+      tokenExpirationSeconds: int(input.tokenExpiration ?? env.STACKBOX_TOKEN_EXPIRATION, 3600),
+      maxActiveKeys: 3,
+      bcryptRounds: int(input.bcryptRounds ?? env.STACKBOX_BCRYPT_ROUNDS, 12),
+      policyFile: input.policyFile ?? env.STACKBOX_POLICY_FILE,
+      securityCompliance: {
+        lockoutFailureAttempts: int(env.STACKBOX_LOCKOUT_FAILURE_ATTEMPTS, 0),
+        lockoutDurationSeconds: int(env.STACKBOX_LOCKOUT_DURATION, 1800),
+        passwordExpiresDays: int(env.STACKBOX_PASSWORD_EXPIRES_DAYS, 0),
+        passwordRegex: env.STACKBOX_PASSWORD_REGEX,
+        passwordRegexDescription: env.STACKBOX_PASSWORD_REGEX_DESCRIPTION,
+        uniqueLastPasswordCount: int(env.STACKBOX_UNIQUE_LAST_PASSWORD_COUNT, 0),
+        minimumPasswordAgeDays: int(env.STACKBOX_MINIMUM_PASSWORD_AGE, 0),
+        changePasswordUponFirstUse: env.STACKBOX_CHANGE_PASSWORD_UPON_FIRST_USE === 'true',
+      },
+    },
+  };
+}

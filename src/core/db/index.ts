@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type Migration,
+  type MigrationProvider,
+} from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** A database handle shared by every service; each service only touches its own tables. */
+export interface Database {
+  // The schema type is per service: each store narrows it with `db.kysely as Kysely<MyTables>`.
+  kysely: Kysely<any>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export function openDatabase(url: string): Database {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    // Integers that are too big for JS numbers stay strings; counts (bigint) are small enough here.
+    pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    const kysely = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
+  }
+  const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const conn = new SQLite(path);
+  conn.pragma('journal_mode = WAL');
+  conn.pragma('synchronous = NORMAL');
+  conn.pragma('foreign_keys = ON');
+  conn.pragma('busy_timeout = 5000');
+  const kysely = new Kysely<any>({ dialect: new SqliteDialect({ database: conn }) });
+  return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
+}
+
+/** Each service contributes its migrations under its own name prefix (`identity/0001_init`). */
+export type ServiceMigrations = Record<string, Migration>;
+
+export async function migrate(db: Database, sets: Record<string, ServiceMigrations>): Promise<void> {
+  const all: Record<string, Migration> = {};
+  for (const [service, migrations] of Object.entries(sets))
+    for (const [name, m] of Object.entries(migrations)) all[`${service}/${name}`] = m;
+  const provider: MigrationProvider = { getMigrations: async () => all };
+  // Migrations of different services are independent; allow them to be added in any order over time.
+  const migrator = new Migrator({ db: db.kysely, provider, allowUnorderedMigrations: true });
+  const { error, results } = await migrator.migrateToLatest();
+  for (const r of results ?? [])
+    if (r.status === 'Error') throw new Error(`migration ${r.migrationName} failed`);
+  if (error) throw error;
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    e?.code === '23505' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}
+
+/** Booleans are stored as integers in both dialects so one query code serves both. */
+export const bool = (v: unknown): boolean => v === true || v === 1 || v === '1';
+export const int = (b: boolean | undefined): number => (b ? 1 : 0);
+
+export function json<T>(v: unknown, dflt: T): T {
+  if (v === null || v === undefined || v === '') return dflt;
+  try {
+    return JSON.parse(String(v)) as T;
+  } catch {
+    return dflt;
+  }
+}
+
+export { sql };

@@ -1,0 +1,126 @@
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger } from 'pino';
+import { ApiError, unauthorized, forbidden } from '../errors.js';
+import { requestId } from '../ids.js';
+import type { AuthContext, TokenValidator } from '../auth/context.js';
+import type { PolicyEngine } from '../auth/policy.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth?: AuthContext;
+    /** Enforce this route's policy rule (config.policy) — or the rule given — against a target. */
+    authorize(target?: Record<string, unknown>, rule?: string): void;
+  }
+  interface FastifyContextConfig {
+    /** The policy rule guarding this route (e.g. `identity:get_project`). */
+    policy?: string;
+    /** Route needs no token (version discovery, token issue). */
+    public?: boolean;
+  }
+}
+
+/** A service's error renderer: turns an ApiError into its own JSON fault body. */
+export type FaultFormatter = (err: ApiError) => unknown;
+
+const REQ_ID_RE = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function createApp(log: Logger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: log as unknown as FastifyBaseLogger,
+    genReqId: () => requestId(),
+    bodyLimit: 16 * 1024 * 1024,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+  });
+
+  // oslo.middleware returns the request id; a global id from the caller is logged alongside it.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-openstack-request-id', req.id);
+    const global = req.headers['x-openstack-request-id'];
+    if (typeof global === 'string' && REQ_ID_RE.test(global))
+      req.log = req.log.child({ global_request_id: global });
+  });
+
+  // JSON bodies: an empty body is "no body"; invalid JSON is a 400 rendered by the service's fault format.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ApiError(400, 'Malformed request body: the body is not valid JSON.', 'MalformedRequestBody'));
+    }
+  });
+  app.decorateRequest('auth', undefined);
+  app.decorateRequest('authorize', function () {
+    throw new Error('authorize() called outside a service scope');
+  });
+  return app;
+}
+
+/** Convert anything thrown inside a service into an ApiError. Unknown errors are 500 and logged. */
+export function toApiError(err: unknown, req: FastifyRequest): ApiError {
+  if (err instanceof ApiError) return err;
+  const fe = err as FastifyError & { validation?: unknown[]; validationContext?: string };
+  if (fe.validation) {
+    const where = fe.validationContext ?? 'body';
+    return new ApiError(400, `Invalid input for field/attribute ${where}: ${fe.message}`, 'ValidationError');
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new ApiError(fe.statusCode, fe.message);
+  }
+  req.log.error({ err }, 'unexpected error');
+  return new ApiError(500, 'An unexpected error prevented the server from fulfilling your request.');
+}
+
+export interface ServiceScopeOptions {
+  faults: FaultFormatter;
+  validator: TokenValidator;
+  policy: PolicyEngine;
+  /** Text for the 404 of an unknown path in this service. */
+  notFoundMessage?: (req: FastifyRequest) => string;
+}
+
+/**
+ * Make a Fastify scope (a service plugin) speak one OpenStack service: its fault format, token
+ * validation for every non-public route, and `req.authorize()` for the route's policy rule.
+ */
+export function setupServiceScope(scope: FastifyInstance, opts: ServiceScopeOptions): void {
+  scope.setErrorHandler((err, req, reply) => {
+    const e = toApiError(err, req);
+    if (e.status === 401 && !e.headers['www-authenticate']) {
+      reply.header('www-authenticate', `Keystone uri="${req.protocol}://${req.host}/identity"`);
+    }
+    for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
+    reply.code(e.status).type('application/json').send(opts.faults(e));
+  });
+  scope.setNotFoundHandler((req, reply) => {
+    const msg = opts.notFoundMessage?.(req) ?? 'The resource could not be found.';
+    reply
+      .code(404)
+      .type('application/json')
+      .send(opts.faults(new ApiError(404, msg, 'NotFound')));
+  });
+  scope.addHook('onRequest', async (req) => {
+    const cfg = req.routeOptions.config;
+    req.authorize = (target: Record<string, unknown> = {}, rule?: string) => {
+      const name = rule ?? cfg.policy;
+      if (!name) throw new Error(`route ${req.routeOptions.url} has no policy rule`);
+      if (!req.auth) throw unauthorized();
+      if (!opts.policy.check(name, target, req.auth.creds)) {
+        req.log.info({ rule: name }, 'policy denied');
+        throw forbidden(`You are not authorized to perform the requested action: ${name}.`);
+      }
+    };
+    if (cfg.public || !req.routeOptions.url) return;
+    const token = req.headers['x-auth-token'];
+    if (typeof token !== 'string' || token === '') throw unauthorized();
+    req.auth = await opts.validator.validate(token);
+  });
+}

@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Database, ServiceMigrations } from './db/index.js';
+import type { PolicyEngine, PolicyRule } from './auth/policy.js';
+import type { TokenValidator } from './auth/context.js';
+import type { Bus } from './bus/index.js';
+
+/** What the identity service offers other services (its facade; nothing else is imported across services). */
+export interface IdentityFacade {
+  /** A project by id, or undefined. */
+  getProject(
+    id: string,
+  ): Promise<{ id: string; name: string; domainId: string; enabled: boolean } | undefined>;
+  /** Ids of every project (for admin views and reconciliation). */
+  listProjectIds(): Promise<string[]>;
+}
+
+/** Everything a service gets from the process that hosts it. */
+export interface ServiceContext {
+  config: Config;
+  db: Database;
+  log: Logger;
+  policy: PolicyEngine;
+  tokens: TokenValidator;
+  bus: Bus;
+  identity: IdentityFacade;
+  /** Other services' facades by service type, filled in as services start (e.g. ctx.services.image). */
+  services: Record<string, unknown>;
+}
+
+/** One OpenStack service mounted in the API process. */
+export interface ServiceModule {
+  /** OpenStack service type, e.g. `image`; also the name of its migrations set. */
+  type: string;
+  /** Catalog entry: service name and the path under the public URL (DevStack style, e.g. `/image`). */
+  catalog: { name: string; path: string };
+  migrations: ServiceMigrations;
+  policies: PolicyRule[];
+  /** Mount routes (the module uses `app.register(plugin, { prefix })` itself) and return its facade. */
+  register(app: FastifyInstance, ctx: ServiceContext): Promise<unknown>;
+  /** Called after every service registered and the server listens (start background work). */
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}

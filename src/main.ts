@@ -1,0 +1,126 @@
+/** The `stackbox` command. */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Command } from 'commander';
+import YAML from 'yaml';
+import { DEFAULT_PORT, loadConfig, type Config, type ConfigInput } from './core/config.js';
+import { createLogger } from './core/log.js';
+import { createServer } from './server.js';
+import { keyRepositoryFor } from './services/identity/index.js';
+
+/** Add or replace the `stackbox` cloud in a clouds.yaml, keeping every other cloud in it. */
+export function writeCloudsYaml(file: string, config: Config, password: string): void {
+  let doc: { clouds?: Record<string, unknown> } = {};
+  if (existsSync(file)) {
+    try {
+      doc = (YAML.parse(readFileSync(file, 'utf8')) as typeof doc) ?? {};
+    } catch {
+      doc = {};
+    }
+  }
+  doc.clouds ??= {};
+  doc.clouds.stackbox = {
+    auth: {
+      auth_url: `${config.publicUrl}/identity/v3`,
+      username: 'admin',
+      password,
+      project_name: 'admin',
+      user_domain_name: 'Default',
+      project_domain_name: 'Default',
+    },
+    region_name: config.region,
+    interface: 'public',
+    identity_api_version: 3,
+  };
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, YAML.stringify(doc), { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+const program = new Command();
+program.name('stackbox').description('An OpenStack-compatible private cloud in one command');
+
+interface UpOptions extends ConfigInput {
+  cloudsYaml?: string | false;
+}
+
+program
+  .command('up')
+  .description('start the cloud (everything in one process, SQLite under the data directory by default)')
+  .option('--host <host>', 'address to listen on', undefined)
+  .option('--port <port>', `port to listen on (default ${DEFAULT_PORT})`)
+  .option('--data-dir <dir>', 'data directory (default ~/.stackbox)')
+  .option('--database-url <url>', 'sqlite:<path> or postgres://user:pass@host/db')
+  .option('--public-url <url>', 'base URL clients use (default http://<host>:<port>)')
+  .option(
+    '--admin-password <password>',
+    'admin password (or STACKBOX_ADMIN_PASSWORD); generated on first start otherwise',
+  )
+  .option('--policy-file <file>', 'YAML/JSON file of policy rule overrides')
+  .option(
+    '--clouds-yaml <file>',
+    'clouds.yaml to write the `stackbox` entry to (default $OS_CLIENT_CONFIG_FILE or ~/.config/openstack/clouds.yaml)',
+  )
+  .option('--no-clouds-yaml', 'do not write a clouds.yaml entry')
+  .option('--log-level <level>', 'trace, debug, info, warn, error')
+  .action(async (opts: UpOptions) => {
+    const config = loadConfig(opts);
+    const log = createLogger(config.logLevel);
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const pwFile = join(config.dataDir, 'admin-password');
+    const server = await createServer(config, log);
+    const generated = server.bootstrap.generatedPassword;
+    if (generated || config.adminPassword)
+      writeFileSync(pwFile, `${generated ?? config.adminPassword}\n`, { mode: 0o600 });
+    const password =
+      generated ??
+      config.adminPassword ??
+      (existsSync(pwFile) ? readFileSync(pwFile, 'utf8').trim() : undefined);
+    await server.listen();
+    if (config.cloudsYaml && password) writeCloudsYaml(config.cloudsYaml, config, password);
+    const out = process.stdout;
+    out.write(
+      `Stackbox is up at ${config.publicUrl} (data: ${config.dataDir}, database: ${server.db.dialect})\n`,
+    );
+    if (server.bootstrap.generatedPassword) {
+      out.write(
+        `Admin password (generated, shown once, kept in ${pwFile}): ${server.bootstrap.generatedPassword}\n`,
+      );
+    }
+    if (config.cloudsYaml && password) out.write(`Wrote cloud "stackbox" to ${config.cloudsYaml}\n`);
+    out.write('export OS_CLOUD=stackbox\n');
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      const timer = setTimeout(() => process.exit(1), 10_000);
+      timer.unref();
+      await server.close();
+      log.flush?.();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+const token = program.command('token').description('token key management');
+token
+  .command('rotate')
+  .description('rotate the Fernet-style token keys (staged → primary, new staged, oldest dropped)')
+  .option('--data-dir <dir>', 'data directory (default ~/.stackbox)')
+  .action((opts: ConfigInput) => {
+    const config = loadConfig(opts);
+    const keys = keyRepositoryFor(config);
+    keys.initialize();
+    const r = keys.rotate();
+    process.stdout.write(
+      `Rotated token keys: primary is now key ${r.primary}${r.removed.length ? `, removed ${r.removed.join(', ')}` : ''}. ` +
+        'Restart running servers (or wait for them to reload) to pick it up.\n',
+    );
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`stackbox: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

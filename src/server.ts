@@ -1,0 +1,108 @@
+/** Assemble the API process: database, migrations, policy, identity, the other services, one HTTP port. */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './core/config.js';
+import { migrate, openDatabase, type Database } from './core/db/index.js';
+import { PolicyEngine } from './core/auth/policy.js';
+import { InProcessBus, type Bus } from './core/bus/index.js';
+import { createApp } from './core/http/app.js';
+import type { ServiceContext, ServiceModule } from './core/service.js';
+import {
+  IdentityService,
+  bootstrap,
+  identityBaseRules,
+  identityMigrations,
+  identityPolicies,
+} from './services/identity/index.js';
+import type { BootstrapResult } from './services/identity/bootstrap.js';
+
+/** The services mounted beside identity. Each new service adds itself here. */
+export function defaultServices(): ServiceModule[] {
+  return [];
+}
+
+export interface Server {
+  app: FastifyInstance;
+  db: Database;
+  identity: IdentityService;
+  policy: PolicyEngine;
+  bus: Bus;
+  ctx: ServiceContext;
+  bootstrap: BootstrapResult;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createServer(
+  config: Config,
+  log: Logger,
+  opts: { services?: ServiceModule[] } = {},
+): Promise<Server> {
+  const services = opts.services ?? defaultServices();
+  const db = openDatabase(config.databaseUrl);
+  await migrate(db, {
+    identity: identityMigrations,
+    ...Object.fromEntries(services.map((s) => [s.type, s.migrations])),
+  });
+  const policy = new PolicyEngine([
+    ...identityBaseRules,
+    ...identityPolicies,
+    ...services.flatMap((s) => s.policies),
+  ]);
+  if (config.identity.policyFile) policy.loadOverrides(config.identity.policyFile);
+
+  const identity = new IdentityService(config, db, log);
+  await identity.init();
+  const boot = await bootstrap(identity.manager, {
+    adminPassword: config.adminPassword,
+    region: config.region,
+    catalog: [
+      { type: 'identity', name: 'keystone', url: `${config.publicUrl}/identity` },
+      ...services.map((s) => ({
+        type: s.type,
+        name: s.catalog.name,
+        url: `${config.publicUrl}${s.catalog.path}`,
+      })),
+    ],
+  });
+
+  const bus = new InProcessBus();
+  const app = createApp(log);
+  const ctx: ServiceContext = {
+    config,
+    db,
+    log,
+    policy,
+    tokens: identity.tokens,
+    bus,
+    identity: identity.facade(),
+    services: {},
+  };
+  await identity.register(app, policy);
+  for (const s of services) ctx.services[s.type] = await s.register(app, ctx);
+  await app.ready();
+
+  let closed = false;
+  return {
+    app,
+    db,
+    identity,
+    policy,
+    bus,
+    ctx,
+    bootstrap: boot,
+    async listen() {
+      const addr = await app.listen({ host: config.host, port: config.port });
+      for (const s of services) await s.start?.();
+      return addr;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const s of [...services].reverse()) await s.stop?.();
+      await app.close();
+      await bus.close();
+      await db.close();
+    },
+  };
+}

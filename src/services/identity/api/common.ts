@@ -1,0 +1,69 @@
+import type { FastifyRequest } from 'fastify';
+import { badRequest } from '../../../core/errors.js';
+
+export type Query = Record<string, string | string[] | undefined>;
+
+export function q(req: FastifyRequest): Query {
+  return (req.query ?? {}) as Query;
+}
+
+/** One query value (the last when repeated). */
+export function one(query: Query, key: string): string | undefined {
+  const v = query[key];
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+/** Keystone's boolean query parsing: "0", "false", "no", "off" (any case) are false; other values true. */
+export function boolQuery(query: Query, key: string): boolean | undefined {
+  const v = one(query, key);
+  if (v === undefined) return undefined;
+  if (v === '') return true;
+  return !['0', 'false', 'no', 'off', 'f', 'n'].includes(v.toLowerCase());
+}
+
+/** Keystone's inexact filters on string attributes: name__contains, name__istartswith, ... */
+export function inexactFilter<T>(rows: T[], query: Query, attrs: string[]): T[] {
+  let out = rows;
+  for (const [key, raw] of Object.entries(query)) {
+    const m = /^(\w+)__(i?)(contains|startswith|endswith|equals)$/.exec(key);
+    if (!m || !attrs.includes(m[1]!) || raw === undefined) continue;
+    const ci = m[2] === 'i';
+    const needle = (Array.isArray(raw) ? raw[raw.length - 1]! : raw)[ci ? 'toLowerCase' : 'toString']();
+    out = out.filter((r) => {
+      const v = (r as Record<string, unknown>)[m[1]!];
+      if (typeof v !== 'string') return false;
+      const hay = ci ? v.toLowerCase() : v;
+      switch (m[3]) {
+        case 'contains':
+          return hay.includes(needle);
+        case 'startswith':
+          return hay.startsWith(needle);
+        case 'endswith':
+          return hay.endsWith(needle);
+        default:
+          return hay === needle;
+      }
+    });
+  }
+  return out;
+}
+
+/** Body `{"<key>": {...}}`, or a 400 naming what is missing. */
+export function bodyOf<T = Record<string, unknown>>(req: FastifyRequest, key: string): T {
+  const b = req.body as Record<string, unknown> | undefined;
+  if (!b || typeof b !== 'object' || Array.isArray(b)) {
+    throw badRequest(`Expecting to find ${key} in request body.`);
+  }
+  const v = b[key];
+  if (!v || typeof v !== 'object' || Array.isArray(v)) {
+    throw badRequest(`Invalid input for field '${key}': expecting an object.`);
+  }
+  return v as T;
+}
+
+/** Split a body into known attributes and Keystone's "extra" (unknown attributes are stored and echoed). */
+export function splitExtra(body: Record<string, unknown>, known: string[]): Record<string, unknown> {
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body)) if (!known.includes(k) && k !== 'links') extra[k] = v;
+  return extra;
+}
