@@ -15,10 +15,12 @@ import {
   identityPolicies,
 } from './services/identity/index.js';
 import type { BootstrapResult } from './services/identity/bootstrap.js';
+import { imageService } from './services/image/index.js';
+import { networkService } from './services/network/index.js';
 
 /** The services mounted beside identity. Each new service adds itself here. */
 export function defaultServices(): ServiceModule[] {
-  return [];
+  return [imageService(), networkService()];
 }
 
 export interface Server {
