@@ -21,11 +21,19 @@ export interface TestCloud {
   dataDir: string;
   adminToken: string;
   /** Inject a request with an optional token; JSON bodies are serialized. */
-  req(method: string, url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
+  req(
+    method: string,
+    url: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<LightMyRequestResponse>;
   /** Issue a project-scoped token by user and project name (Default domain). */
   token(user: string, password: string, project?: string): Promise<string>;
   /** Create a project and a user with a role on it; returns ids and a project-scoped token. */
-  projectUser(project: string, user: string, role?: string): Promise<{ projectId: string; userId: string; token: string; password: string }>;
+  projectUser(
+    project: string,
+    user: string,
+    role?: string,
+  ): Promise<{ projectId: string; userId: string; token: string; password: string }>;
   close(): Promise<void>;
 }
 
@@ -48,7 +56,9 @@ async function freshPostgres(url: string): Promise<{ url: string; drop: () => Pr
   };
 }
 
-export async function startTestCloud(opts: { services?: ServiceModule[]; env?: Record<string, string> } = {}): Promise<TestCloud> {
+export async function startTestCloud(
+  opts: { services?: ServiceModule[]; env?: Record<string, string> } = {},
+): Promise<TestCloud> {
   const dataDir = mkdtempSync(join(tmpdir(), 'stackbox-test-'));
   let dropDb: (() => Promise<void>) | undefined;
   let databaseUrl: string | undefined;
@@ -59,7 +69,16 @@ export async function startTestCloud(opts: { services?: ServiceModule[]; env?: R
     dropDb = fresh.drop;
   }
   const config = loadConfig(
-    { dataDir, databaseUrl, adminPassword: ADMIN_PASSWORD, port: 0, host: '127.0.0.1', publicUrl: 'http://localhost', bcryptRounds: 4, cloudsYaml: false },
+    {
+      dataDir,
+      databaseUrl,
+      adminPassword: ADMIN_PASSWORD,
+      port: 0,
+      host: '127.0.0.1',
+      publicUrl: 'http://localhost',
+      bcryptRounds: 4,
+      cloudsYaml: false,
+    },
     { ...opts.env },
   );
   const log = createLogger(process.env.STACKBOX_TEST_LOG ?? 'silent');
@@ -82,7 +101,10 @@ export async function startTestCloud(opts: { services?: ServiceModule[]; env?: R
     const r = await req('POST', '/identity/v3/auth/tokens', {
       body: {
         auth: {
-          identity: { methods: ['password'], password: { user: { name: user, domain: { id: 'default' }, password } } },
+          identity: {
+            methods: ['password'],
+            password: { user: { name: user, domain: { id: 'default' }, password } },
+          },
           ...(project ? { scope: { project: { name: project, domain: { id: 'default' } } } } : {}),
         },
       },
@@ -103,14 +125,22 @@ export async function startTestCloud(opts: { services?: ServiceModule[]; env?: R
     req,
     token,
     async projectUser(project, user, role = 'member') {
-      let r = await req('POST', '/identity/v3/projects', { token: adminToken, body: { project: { name: project } } });
+      let r = await req('POST', '/identity/v3/projects', {
+        token: adminToken,
+        body: { project: { name: project } },
+      });
       if (r.statusCode !== 201) throw new Error(`project ${project}: ${r.body}`);
       const projectId = (r.json() as { project: { id: string } }).project.id;
-      const password = `pw-${user}`;
-      r = await req('POST', '/identity/v3/users', { token: adminToken, body: { user: { name: user, password, default_project_id: projectId } } });
+      const password = `password-${user}`;
+      r = await req('POST', '/identity/v3/users', {
+        token: adminToken,
+        body: { user: { name: user, password, default_project_id: projectId } },
+      });
       if (r.statusCode !== 201) throw new Error(`user ${user}: ${r.body}`);
       const userId = (r.json() as { user: { id: string } }).user.id;
-      r = await req('PUT', `/identity/v3/projects/${projectId}/users/${userId}/roles/${await roleId(role)}`, { token: adminToken });
+      r = await req('PUT', `/identity/v3/projects/${projectId}/users/${userId}/roles/${await roleId(role)}`, {
+        token: adminToken,
+      });
       if (r.statusCode !== 204) throw new Error(`grant: ${r.body}`);
       return { projectId, userId, password, token: await token(user, password, project) };
     },

@@ -16,6 +16,10 @@ declare module 'fastify' {
     /** Enforce this route's policy rule (config.policy) — or the rule given — against a target. */
     authorize(target?: Record<string, unknown>, rule?: string): void;
   }
+  interface FastifyInstance {
+    /** Every route registered, with its config (policy rule or public), for audits and tests. */
+    routeTable: { method: string | string[]; url: string; policy?: string; public?: boolean }[];
+  }
   interface FastifyContextConfig {
     /** The policy rule guarding this route (e.g. `identity:get_project`). */
     policy?: string;
@@ -56,6 +60,13 @@ export function createApp(log: Logger): FastifyInstance {
     } catch {
       done(new ApiError(400, 'Malformed request body: the body is not valid JSON.', 'MalformedRequestBody'));
     }
+  });
+  const routeTable: FastifyInstance['routeTable'] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (r) => {
+    const cfg = (r.config ?? {}) as { policy?: string; public?: boolean };
+    if (r.method !== 'HEAD' || !routeTable.some((x) => x.url === r.url && x.method === 'GET'))
+      routeTable.push({ method: r.method, url: r.url, policy: cfg.policy, public: cfg.public });
   });
   app.decorateRequest('auth', undefined);
   app.decorateRequest('authorize', function () {
@@ -121,6 +132,12 @@ export function setupServiceScope(scope: FastifyInstance, opts: ServiceScopeOpti
     if (cfg.public || !req.routeOptions.url) return;
     const token = req.headers['x-auth-token'];
     if (typeof token !== 'string' || token === '') throw unauthorized();
-    req.auth = await opts.validator.validate(token);
+    try {
+      req.auth = await opts.validator.validate(token);
+    } catch (e) {
+      // An invalid, expired or revoked token on the request itself is a 401, whatever the reason.
+      if (e instanceof ApiError && e.status === 404) throw unauthorized();
+      throw e;
+    }
   });
 }

@@ -299,7 +299,9 @@ export class TokenService implements TokenValidator {
     const user = await this.resolveUser(u);
     const sc = this.mgr.config.identity.securityCompliance;
     const store = this.mgr.store;
-    if (sc.lockoutFailureAttempts > 0 && user.failed_auth_count >= sc.lockoutFailureAttempts) {
+    const userOpts = json<Record<string, unknown>>(user.options, {});
+    const lockout = sc.lockoutFailureAttempts > 0 && userOpts.ignore_lockout_failure_attempts !== true;
+    if (lockout && user.failed_auth_count >= sc.lockoutFailureAttempts) {
       const lockedUntil = Date.parse(user.failed_auth_at ?? '') + sc.lockoutDurationSeconds * 1000;
       if (Date.now() < lockedUntil) throw unauthorized(`The account is locked for user: ${user.id}.`);
       await store.update('user', user.id, { failed_auth_count: 0, failed_auth_at: null });
@@ -308,7 +310,7 @@ export class TokenService implements TokenValidator {
     const [pw] = await store.passwords(user.id);
     const ok = pw ? await verifyPassword(u.password, pw.hash) : false;
     if (!ok) {
-      if (sc.lockoutFailureAttempts > 0) {
+      if (lockout) {
         await store.update('user', user.id, {
           failed_auth_count: user.failed_auth_count + 1,
           failed_auth_at: new Date().toISOString(),
@@ -321,7 +323,7 @@ export class TokenService implements TokenValidator {
     if (!bool(user.enabled)) throw unauthorized(`User ${user.id} is disabled.`);
     const dom = await store.get('project', user.domain_id);
     if (!dom || !bool(dom.enabled)) throw unauthorized(`Domain ${user.domain_id} is disabled.`);
-    const ignoreExpiry = json<Record<string, unknown>>(user.options, {}).ignore_password_expiry === true;
+    const ignoreExpiry = userOpts.ignore_password_expiry === true;
     if (pw!.expires_at && Date.parse(pw!.expires_at) <= Date.now() && !ignoreExpiry) {
       throw unauthorized(`The password is expired and needs to be changed for user: ${user.id}.`);
     }

@@ -59,6 +59,12 @@ export async function bootstrap(
       domain_id: 'default',
       password,
       default_project_id: adminProject.id,
+      // The operator's account is not subject to expiry or lockout rules (Keystone's advice for it).
+      options: {
+        ignore_password_expiry: true,
+        ignore_change_password_upon_first_use: true,
+        ignore_lockout_failure_attempts: true,
+      },
     });
     await store.setMeta('bootstrap_password_generated', generatedPassword ? 'true' : 'false');
   } else if (opts.adminPassword) {

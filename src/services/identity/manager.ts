@@ -347,7 +347,12 @@ export class IdentityManager {
       failed_auth_at: null,
     };
     const pw = input.password ? await this.newPasswordRow(row.id, input.password, false) : undefined;
-    if (pw && this.config.identity.securityCompliance.changePasswordUponFirstUse) pw.expires_at = now;
+    if (
+      pw &&
+      this.config.identity.securityCompliance.changePasswordUponFirstUse &&
+      input.options?.ignore_change_password_upon_first_use !== true
+    )
+      pw.expires_at = now;
     try {
       await this.store.transaction(async (s) => {
         await s.insert('user', row);
@@ -390,7 +395,11 @@ export class IdentityManager {
       this.checkPasswordRules(patch.password);
       await this.checkPasswordHistory(id, patch.password);
       pw = await this.newPasswordRow(id, patch.password, false);
-      if (this.config.identity.securityCompliance.changePasswordUponFirstUse) pw.expires_at = pw.created_at;
+      if (
+        this.config.identity.securityCompliance.changePasswordUponFirstUse &&
+        json<Extra>(u.options, {}).ignore_change_password_upon_first_use !== true
+      )
+        pw.expires_at = pw.created_at;
       upd.failed_auth_count = 0;
     }
     try {
