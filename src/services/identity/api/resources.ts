@@ -77,7 +77,7 @@ export function resourceRoutes(app: FastifyInstance, mgr: IdentityManager) {
   app.get('/v3/domains', { config: { policy: 'identity:list_domains' } }, async (req) => {
     const query = q(req);
     const forced = forcedDomain(req);
-    req.authorize({ target: { domain: { id: forced ?? null } } });
+    req.authorize({ target: forced ? { domain: { id: forced } } : {} });
     let rows = await store.listProjects({
       isDomain: true,
       name: one(query, 'name'),
@@ -133,7 +133,7 @@ export function resourceRoutes(app: FastifyInstance, mgr: IdentityManager) {
     const query = q(req);
     const forced = forcedDomain(req);
     const domainId = forced ?? one(query, 'domain_id');
-    req.authorize({ target: { domain_id: domainId ?? null } });
+    req.authorize({ target: domainId ? { domain_id: domainId } : {} });
     if (forced && one(query, 'domain_id') && one(query, 'domain_id') !== forced)
       return { projects: [], links: listLinks(req) };
     const isDomain = boolQuery(query, 'is_domain') ?? false;
@@ -286,7 +286,7 @@ export function resourceRoutes(app: FastifyInstance, mgr: IdentityManager) {
     const query = q(req);
     const forced = forcedDomain(req);
     const domainId = forced ?? one(query, 'domain_id');
-    req.authorize({ target: { domain_id: domainId ?? null } });
+    req.authorize({ target: domainId ? { domain_id: domainId } : {} });
     let rows = await store.listUsers({
       domainId,
       name: one(query, 'name'),
@@ -375,7 +375,7 @@ export function resourceRoutes(app: FastifyInstance, mgr: IdentityManager) {
     const query = q(req);
     const forced = forcedDomain(req);
     const domainId = forced ?? one(query, 'domain_id');
-    req.authorize({ target: { domain_id: domainId ?? null } });
+    req.authorize({ target: domainId ? { domain_id: domainId } : {} });
     const rows = inexactFilter(await store.listGroups({ domainId, name: one(query, 'name') }), query, [
       'name',
     ]);
@@ -783,7 +783,7 @@ export function resourceRoutes(app: FastifyInstance, mgr: IdentityManager) {
   app.get('/v3/role_assignments', { config: { policy: 'identity:list_role_assignments' } }, async (req) => {
     const query = q(req);
     const forced = forcedDomain(req);
-    req.authorize({ target: { domain_id: forced ?? null } });
+    req.authorize({ target: forced ? { domain_id: forced } : {} });
     const includeSubtree = boolQuery(query, 'include_subtree') ?? false;
     if (includeSubtree) {
       const pid = one(query, 'scope.project.id');
