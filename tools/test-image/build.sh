@@ -20,16 +20,19 @@ CACHE_ROOT=${STACKBOX_CACHE:-$HOME/.cache/stackbox}
 OUTDIR=${1:-$CACHE_ROOT/images}
 NAME=stackbox-test
 DISK_MB=32
-# Modules wanted in the guest; their dependencies (and softdeps, e.g. ext4 ->
-# crc32c) are resolved with modprobe --show-depends against the kernel's
-# modules.dep, and loaded in that order by /init.
-GUEST_MODULES=(
-    virtio_pci virtio_net virtio_blk virtio_scsi virtio_balloon virtio-rng
-    ext4 crc32c_generic crc32c-intel isofs vfat nls_cp437 nls_utf8
-    ahci sr_mod sd_mod button evdev
+# Modules for the guest; dependencies (and softdeps, e.g. ext4 -> crc32c) are
+# resolved with kmod (modprobe --show-depends) against the kernel's modules.dep.
+# EARLY: loaded by /init before anything else (virtio, config drive, ext4).
+# LATE: SATA/SCSI (CD-ROM config drives, sdX disks); /init loads them in the
+# background while eth0 comes up, and waits for them only when no config
+# drive was found on virtio.
+EARLY_MODULES=(
+    virtio_pci virtio_net virtio_blk virtio-rng virtio_balloon
+    crc32c-intel crc32c_generic ext4 isofs vfat nls_cp437 nls_utf8 button evdev
 )
+LATE_MODULES=(virtio_scsi sd_mod ahci sr_mod)
 PKGS=(busybox-static dropbear-bin syslinux syslinux-common mtools dosfstools fdisk cpio
-      qemu-utils kmod e2fsprogs util-linux gzip)
+      qemu-utils kmod e2fsprogs util-linux zstd)
 
 log() { printf '[build %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -163,10 +166,17 @@ cp /etc/mke2fs.conf "$R/etc/mke2fs.conf"
 # kernel modules, resolved with kmod against modules.dep/softdep, in load order
 MODS=$R/lib/modules/$KVER
 mkdir -p "$MODS"
-modprobe -d "$K" -S "$KVER" --show-depends -a "${GUEST_MODULES[@]}" |
-    awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++' > "$W/modlist"
-: > "$MODS/stackbox.load"
-while read -r ko; do
+resolve_modules() { # resolve_modules LISTFILE MODULE... -> .ko paths in load order, not yet listed
+    local list=$1
+    shift
+    modprobe -d "$K" -S "$KVER" --show-depends -a "$@" | awk '$1 == "insmod" { print $2 }' |
+        while read -r ko; do grep -qxF "$ko" "$W/modlist" 2>/dev/null || { echo "$ko" >> "$W/modlist"; echo "$ko"; }; done > "$list"
+}
+resolve_modules "$W/early" "${EARLY_MODULES[@]}"
+resolve_modules "$W/late" "${LATE_MODULES[@]}"
+: > "$MODS/stackbox.early"
+: > "$MODS/stackbox.late"
+for grp in early late; do while read -r ko; do
     rel=${ko#"$K/lib/modules/$KVER/"}
     mkdir -p "$MODS/$(dirname "$rel")"
     case $rel in
@@ -174,12 +184,14 @@ while read -r ko; do
         *.ko.zst) zstd -qdc "$ko" > "$MODS/${rel%.zst}"; rel=${rel%.zst} ;;
         *) cp "$ko" "$MODS/$rel" ;;
     esac
-    echo "$rel" >> "$MODS/stackbox.load"
-done < "$W/modlist"
+    echo "$rel" >> "$MODS/stackbox.$grp"
+done < "$W/$grp"; done
 cp "$K/lib/modules/$KVER"/modules.{order,builtin,builtin.modinfo} "$MODS/"
 depmod -b "$R" "$KVER"                 # so "modprobe" works inside the guest
 rm -f "$MODS"/*.bin
-log "$(wc -l < "$MODS/stackbox.load") modules: $(sed 's|.*/||; s|\.ko$||' "$MODS/stackbox.load" | tr '\n' ' ')"
+for grp in early late; do
+    log "$grp modules ($(wc -l < "$MODS/stackbox.$grp")): $(sed 's|.*/||; s|\.ko$||' "$MODS/stackbox.$grp" | tr '\n' ' ')"
+done
 
 # users: root (no password, console logins only via /etc/securetty; ssh by key),
 # cirros / gocubsgo (like CirrOS; console and ssh, password or key)
@@ -241,7 +253,7 @@ STAMP=$STAMP
 EOF
 
 log "initramfs tree: $(du -sk "$R" | cut -f1) KiB"
-(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9n) > "$W/initrd.img"
+(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | zstd -19 -q -T0) > "$W/initrd.img"   # zstd: smaller than gzip -9 and faster to unpack
 
 # ---- bootable disk: MBR + FAT16 partition with SYSLINUX --------------------------------------
 RAW=$W/disk.raw
@@ -258,7 +270,7 @@ TIMEOUT 0
 LABEL stackbox
   KERNEL /vmlinuz
   INITRD /initrd.img
-  APPEND console=tty0 console=ttyS0,115200n8 quiet panic=-1
+  APPEND console=tty0 console=ttyS0,115200n8 quiet panic=-1 scsi_mod.scan=sync
 EOF
 export MTOOLS_SKIP_CHECK=1
 mcopy -i "$PART" "$VMLINUZ" ::/vmlinuz

@@ -240,6 +240,7 @@ else
     bad "user_data side effect missing"
 fi
 
+STAGES=$(gssh "$T/key_root" root 'cat /run/stackbox/boot-times' 2>/dev/null | awk '{ t = $1; $1 = ""; printf "%s%s@%s", sep, substr($0, 2), t; sep = ", " }')
 PAGE=$(curl -s --max-time 10 "http://127.0.0.1:$HPORT/")
 case "$PAGE" in "hello from $HOSTNAME_WANT "*) ok "httpd :80 -> $PAGE" ;; *) bad "httpd :80 answered '$PAGE'" ;; esac
 
@@ -314,5 +315,7 @@ echo "image:          $IMG ($(stat -c %s "$IMG") bytes)"
 echo "accelerator:    $ACCEL_USED, -m $MEM"
 echo "boot to READY:  $(printf '%.2f' "$READY_S") s (qemu start -> READY line on the serial console); guest ${READY_LINE##* }"
 echo "first ssh:      $(printf '%.2f' "$t_ssh") s (uname -r over ssh, right after READY)"
+echo "guest stages:   ${STAGES:-?} (guest uptime, s)"
+echo "host load:      $(cut -d" " -f1-3 /proc/loadavg) (1/5/15 min; other work on the host slows TCG)"
 echo "qemu RSS:       ${RSS_READY:-?} kB at READY, ${RSS_END:-?} kB after the checks"
 [ "$FAIL" = 0 ]
