@@ -85,7 +85,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     publicUrl,
     dataDir,
     databaseUrl,
-    adminPassword: input.adminPassword ?? env.STACKBOX_ADMIN_PASSWORD,
+    adminPassword: input.adminPassword || env.STACKBOX_ADMIN_PASSWORD || undefined,
     region: env.STACKBOX_REGION ?? 'RegionOne',
     logLevel: input.logLevel ?? env.STACKBOX_LOG_LEVEL ?? 'info',
     cloudsYaml,
