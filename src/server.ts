@@ -103,6 +103,7 @@ export async function createServer(
       closed = true;
       for (const s of [...services].reverse()) await s.stop?.();
       await app.close();
+      identity.stop();
       await bus.close();
       await db.close();
     },

@@ -344,7 +344,7 @@ describe('credentials', () => {
   it('ec2 credentials for oneself; others cannot see them', async () => {
     const a = await cloud.projectUser('cred-a', 'cred-a-user');
     const b = await cloud.projectUser('cred-b', 'cred-b-user');
-    let r = await api(
+    const r = await api(
       'POST',
       '/credentials',
       {

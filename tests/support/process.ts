@@ -105,6 +105,13 @@ export async function startStackbox(
     });
     return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   };
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
+    if (proc.exitCode !== null) return proc.exitCode;
+    return new Promise((res) => {
+      proc.once('exit', (code) => res(code));
+      proc.kill(signal);
+    });
+  };
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -131,15 +138,9 @@ export async function startStackbox(
         ...(project ? { OS_PROJECT_NAME: project, OS_PROJECT_DOMAIN_NAME: 'Default' } : {}),
       };
     },
-    async stop(signal = 'SIGTERM') {
-      if (proc.exitCode !== null) return proc.exitCode;
-      return new Promise((res) => {
-        proc.once('exit', (code) => res(code));
-        proc.kill(signal);
-      });
-    },
+    stop,
     async cleanup() {
-      await this.stop();
+      await stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -54,8 +54,23 @@ export class IdentityService {
     this.tokens = new TokenService(this.manager, keys);
   }
 
+  private keyTimer?: NodeJS.Timeout;
+
   async init(): Promise<void> {
     await this.tokens.init();
+    // Pick up `stackbox token rotate` (run from another process) without a restart.
+    this.keyTimer = setInterval(() => {
+      try {
+        this.tokens.keys.load();
+      } catch {
+        // a rotation in progress; the next tick reads a complete set
+      }
+    }, 30_000);
+    this.keyTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.keyTimer);
   }
 
   facade(): IdentityFacade {
