@@ -32,6 +32,10 @@ IMG=$(readlink -f "$IMG")
 READY_TIMEOUT=${STACKBOX_READY_TIMEOUT:-120}
 ACCEL=${STACKBOX_ACCEL:-auto}
 MEM=${STACKBOX_VERIFY_MEM:-128}
+MODE=${STACKBOX_VERIFY_METADATA:-config-drive}   # config-drive | metadata-service
+CDBUS=${STACKBOX_VERIFY_CDROM:-virtio}          # virtio | sata (config drive as a SATA CD-ROM)
+case $MODE in config-drive | metadata-service) ;; *) echo "bad STACKBOX_VERIFY_METADATA=$MODE" >&2; exit 2 ;; esac
+case $CDBUS in virtio | sata) ;; *) echo "bad STACKBOX_VERIFY_CDROM=$CDBUS" >&2; exit 2 ;; esac
 
 fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 fadd() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
@@ -82,8 +86,29 @@ echo "userdata-marker: \$((6 * 7))-$TOKEN uid=\$(id -u)"
 touch /run/userdata-ran
 EOF
 echo '{"links": [], "networks": [], "services": []}' > "$T/cd/openstack/latest/network_data.json"
+if [ "$MODE" = metadata-service ]; then
+    # a tiny metadata service: slirp's guestfwd runs mds.sh for every guest
+    # connection to 169.254.169.254:80 (the guest network is 169.254.0.0/16)
+    cat > "$T/mds.sh" <<'EOF'
+#!/bin/bash
+# one HTTP/1.0 request on stdin/stdout; $1 = directory with the openstack/ tree
+read -r _ path _
+while IFS= read -r line && [ -n "${line%$'\r'}" ]; do :; done
+f=$1/${path#/}
+case $path in *..*) f= ;; esac
+if [ -n "$f" ] && [ -f "$f" ]; then
+    printf 'HTTP/1.0 200 OK\r\nContent-Length: %s\r\nConnection: close\r\n\r\n' "$(stat -c %s "$f")"
+    cat "$f"
+else
+    printf 'HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'
+fi
+echo "$(date +%T) $path -> ${f:+200}" >> "$1/../mds.log"
+EOF
+    chmod 755 "$T/mds.sh"
+else
 genisoimage -o "$T/cd.iso" -ldots -allow-lowercase -allow-multidot -l -publisher stackbox-verify \
     -quiet -J -r -V config-2 "$T/cd" 2>"$T/genisoimage.err" || die "genisoimage failed: $(cat "$T/genisoimage.err")"
+fi
 qemu-img create -q -f qcow2 -b "$IMG" -F qcow2 "$T/root.qcow2" 1G || die "qemu-img create overlay failed"
 qemu-img create -q -f qcow2 "$T/data.qcow2" 64M
 
@@ -110,6 +135,14 @@ kvm_candidate() {
 start_qemu() { # start_qemu tcg|kvm
     local accel
     if [ "$1" = kvm ]; then accel=(-accel kvm -cpu host); else accel=(-accel tcg,tb-size=32 -cpu max); fi
+    local cdrom=() netextra=
+    if [ "$MODE" = metadata-service ]; then
+        netextra=",net=169.254.0.0/16,host=169.254.0.2,dhcpstart=169.254.0.15,guestfwd=tcp:169.254.169.254:80-cmd:$T/mds.sh $T/cd"
+    elif [ "$CDBUS" = sata ]; then
+        cdrom=(-drive file="$T/cd.iso",if=none,id=cd,media=cdrom,readonly=on -device ide-cd,drive=cd,bus=ide.2)
+    else
+        cdrom=(-drive file="$T/cd.iso",if=virtio,format=raw,readonly=on)
+    fi
     rm -f "$T"/ser.in "$T"/ser.out "$T"/mon.in "$T"/mon.out "$T/console.log" "$T/monitor.log"
     mkfifo "$T/ser.in" "$T/ser.out" "$T/mon.in" "$T/mon.out"
     cat "$T/ser.out" > "$T/console.log" &
@@ -122,9 +155,9 @@ start_qemu() { # start_qemu tcg|kvm
         -chardev pipe,id=ser0,path="$T/ser" -serial chardev:ser0 \
         -chardev pipe,id=mon0,path="$T/mon" -mon chardev=mon0,mode=readline \
         -drive file="$T/root.qcow2",if=none,id=root,format=qcow2 -device virtio-blk-pci,drive=root,bootindex=0 \
-        -drive file="$T/cd.iso",if=virtio,format=raw,readonly=on \
+        "${cdrom[@]}" \
         -drive file="$T/data.qcow2",if=none,id=data,format=qcow2 -device virtio-blk-pci,drive=data,serial=verify-data \
-        -netdev user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:$PORT-:22,hostfwd=tcp:127.0.0.1:$HPORT-:80 \
+        -netdev "user,id=net0,restrict=on$netextra,hostfwd=tcp:127.0.0.1:$PORT-:22,hostfwd=tcp:127.0.0.1:$HPORT-:80" \
         -device virtio-net-pci,netdev=net0,romfile= \
         > "$T/qemu.out" 2>&1 &
     QPID=$!
@@ -174,7 +207,7 @@ if [ "$mode" = kvm-probe ]; then
 fi
 if [ -z "$READY_LINE" ]; then
     if [ "$mode" = kvm ]; then start_qemu kvm; else start_qemu tcg; fi
-    log "booting $IMG ($ACCEL_USED, ${MEM} MB, ssh 127.0.0.1:$PORT, http 127.0.0.1:$HPORT)"
+    log "booting $IMG ($ACCEL_USED, ${MEM} MB, metadata: $MODE$([ "$MODE" = config-drive ] && echo " on $CDBUS"), ssh 127.0.0.1:$PORT, http 127.0.0.1:$HPORT)"
     wait_ready "$READY_TIMEOUT" || true
 fi
 
@@ -234,6 +267,12 @@ else
     bad "ssh cirros failed: $WHO $(head -c 300 "$T/ssh.err")"
 fi
 case "$WHO" in *" $HOSTNAME_WANT "*) ok "guest hostname is $HOSTNAME_WANT" ;; *) bad "guest hostname is not $HOSTNAME_WANT" ;; esac
+case $MODE/$CDBUS in
+    metadata-service/*) want_src="metadata-service" ;;
+    */sata) want_src="config-drive:/dev/sr*" ;;
+    *) want_src="config-drive:/dev/vd*" ;;
+esac
+case "${WHO##* }" in $want_src) ok "metadata read from ${WHO##* }" ;; *) bad "metadata source is ${WHO##* }, expected $want_src" ;; esac
 if [ "$(gssh "$T/key_root" root 'test -e /run/userdata-ran && echo yes')" = yes ]; then
     ok "user_data side effect present"
 else
