@@ -1,0 +1,227 @@
+/**
+ * Identity benchmark: cold start, token issue / validate, project list, project create+delete at
+ * concurrency 1 and 16, and the server's RSS. Run: `npm run build && npx tsx bench/identity/run.ts`
+ * (BENCH_SECONDS=<n> per measurement, default 5). Talks only to 127.0.0.1.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import bcrypt from 'bcrypt';
+import { freePort } from '../../tests/support/process.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const PASSWORD = 'bench-admin-password';
+
+function rssOf(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+async function measure(name: string, concurrency: number, op: () => Promise<void>, seconds = SECONDS) {
+  const lat: number[] = [];
+  const end = Date.now() + seconds * 1000;
+  let errors = 0;
+  const worker = async () => {
+    while (Date.now() < end) {
+      const t = performance.now();
+      try {
+        await op();
+        lat.push(performance.now() - t);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const secs = (performance.now() - t0) / 1000;
+  const row = {
+    op: name,
+    c: concurrency,
+    'req/s': Math.round(lat.length / secs),
+    'p50 ms': +pct(lat, 50).toFixed(2),
+    'p99 ms': +pct(lat, 99).toFixed(2),
+    n: lat.length,
+    errors,
+  };
+  console.log(JSON.stringify(row));
+  return row;
+}
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'stackbox-bench-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const t0 = performance.now();
+  const proc = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'bin', 'stackbox.js'),
+      'up',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--data-dir',
+      dataDir,
+      '--no-clouds-yaml',
+    ],
+    {
+      env: { ...process.env, STACKBOX_ADMIN_PASSWORD: PASSWORD, STACKBOX_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const authBody = JSON.stringify({
+    auth: {
+      identity: {
+        methods: ['password'],
+        password: { user: { name: 'admin', domain: { id: 'default' }, password: PASSWORD } },
+      },
+      scope: { project: { name: 'admin', domain: { id: 'default' } } },
+    },
+  });
+  const issue = async () => {
+    const r = await fetch(`${base}/identity/v3/auth/tokens?nocatalog`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: authBody,
+    });
+    if (r.status !== 201) throw new Error(`issue ${r.status}`);
+    await r.arrayBuffer();
+    return r.headers.get('x-subject-token')!;
+  };
+  let token = '';
+  for (;;) {
+    try {
+      token = await issue();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  const coldStart = (performance.now() - t0) / 1000;
+  console.log(
+    JSON.stringify({
+      'cold start (first start: migrations, bootstrap, first token) s': +coldStart.toFixed(2),
+    }),
+  );
+
+  // bcrypt verification at the server's cost, measured here for the ratio
+  const hash = await bcrypt.hash(PASSWORD, 12);
+  const bt: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t = performance.now();
+    await bcrypt.compare(PASSWORD, hash);
+    bt.push(performance.now() - t);
+  }
+  const bcryptMs = pct(bt, 50);
+
+  const h = { 'x-auth-token': token, 'content-type': 'application/json' };
+  const validate = async () => {
+    const r = await fetch(`${base}/identity/v3/auth/tokens?nocatalog`, {
+      headers: { ...h, 'x-subject-token': token },
+    });
+    if (r.status !== 200) throw new Error(`validate ${r.status}`);
+    await r.arrayBuffer();
+  };
+  // 100 projects so the listing is not trivial
+  for (let i = 0; i < 100; i++) {
+    await fetch(`${base}/identity/v3/projects`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ project: { name: `bench-${i}` } }),
+    });
+  }
+  const list = async () => {
+    const r = await fetch(`${base}/identity/v3/projects`, { headers: h });
+    if (r.status !== 200) throw new Error(`list ${r.status}`);
+    await r.arrayBuffer();
+  };
+  let seq = 0;
+  const createDelete = async () => {
+    const r = await fetch(`${base}/identity/v3/projects`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ project: { name: `cd-${process.pid}-${seq++}` } }),
+    });
+    if (r.status !== 201) throw new Error(`create ${r.status}`);
+    const id = ((await r.json()) as { project: { id: string } }).project.id;
+    const d = await fetch(`${base}/identity/v3/projects/${id}`, { method: 'DELETE', headers: h });
+    if (d.status !== 204) throw new Error(`delete ${d.status}`);
+  };
+
+  const rows = [];
+  for (const c of [1, 16]) {
+    rows.push(await measure('token issue (password, bcrypt cost 12)', c, async () => void (await issue())));
+    rows.push(await measure('token validate', c, validate));
+    rows.push(await measure('project list (100+ projects)', c, list));
+    rows.push(await measure('project create+delete', c, createDelete));
+  }
+  const issue1 = rows.find((r) => r.op.startsWith('token issue') && r.c === 1)!;
+  console.log(
+    JSON.stringify({
+      'bcrypt verify (cost 12) p50 ms': +bcryptMs.toFixed(1),
+      'token issue p50 ms (c=1)': issue1['p50 ms'],
+      'issue / bcrypt ratio': +(issue1['p50 ms'] / bcryptMs).toFixed(2),
+    }),
+  );
+  const mem = rssOf(proc.pid!);
+  console.log(
+    JSON.stringify({ 'server RSS MB': +mem.rss.toFixed(1), 'server peak RSS MB': +mem.hwm.toFixed(1) }),
+  );
+
+  // Warm restart: process start → first token on an existing data directory.
+  await new Promise<void>((res) => {
+    proc.once('exit', () => res());
+    proc.kill('SIGTERM');
+  });
+  const t1 = performance.now();
+  const proc2 = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'bin', 'stackbox.js'),
+      'up',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--data-dir',
+      dataDir,
+      '--no-clouds-yaml',
+    ],
+    {
+      env: { ...process.env, STACKBOX_ADMIN_PASSWORD: PASSWORD, STACKBOX_LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    },
+  );
+  for (;;) {
+    try {
+      await issue();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  console.log(
+    JSON.stringify({
+      'warm start (restart → first token) s': +((performance.now() - t1) / 1000).toFixed(2),
+      'idle RSS after start MB': +rssOf(proc2.pid!).rss.toFixed(1),
+    }),
+  );
+  proc2.kill('SIGTERM');
+  await new Promise((r) => proc2.once('exit', r));
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
