@@ -1,7 +1,8 @@
 /** Glance's domain rules: visibility, policy, status transitions, quotas, data upload/download, import. */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
@@ -530,12 +531,12 @@ export class ImageManager {
     return e as ApiError;
   }
 
-  private quotaMessage(q: QuotaError, owner: string | null): ApiError {
+  private quotaMessage(q: QuotaError): ApiError {
     if (q.remaining >= this.opts.imageSizeCap)
       return err(413, 'The incoming image is too large: The provided image is too large.');
     return err(
       413,
-      `Image exceeds the storage quota: The size of the data ${q.size} will exceed the limit. ${q.remaining} bytes remaining.${owner ? '' : ''}`,
+      `Image exceeds the storage quota: The size of the data ${q.size} will exceed the limit. ${q.remaining} bytes remaining.`,
     );
   }
 
@@ -554,7 +555,7 @@ export class ImageManager {
       );
     const remaining = await this.remainingBytes(img.owner, id);
     if (declaredSize !== undefined && declaredSize > remaining)
-      throw this.quotaMessage(new QuotaError(declaredSize, remaining), img.owner);
+      throw this.quotaMessage(new QuotaError(declaredSize, remaining));
     if (!(await this.store.update(id, { status: 'saving', updated_at: now() }, { fromStatus: 'queued' })))
       throw err(409, `Image status transition from ${img.status} to saving is not allowed`);
     let result;
@@ -562,7 +563,7 @@ export class ImageManager {
       result = await this.ingest(img, source, remaining);
     } catch (e) {
       await this.restore(id, 'saving');
-      throw this.dataError(e, (q) => this.quotaMessage(q, img.owner));
+      throw this.dataError(e, (q) => this.quotaMessage(q));
     }
     const ok = await this.store.update(
       id,
@@ -664,7 +665,7 @@ export class ImageManager {
     if (await this.staging.exists(id)) throw err(409, `The image ${id} has data on staging`);
     const remaining = await this.remainingBytes(img.owner, id);
     if (declaredSize !== undefined && declaredSize > remaining)
-      throw this.quotaMessage(new QuotaError(declaredSize, remaining), img.owner);
+      throw this.quotaMessage(new QuotaError(declaredSize, remaining));
     if (!(await this.store.update(id, { status: 'uploading', updated_at: now() }, { fromStatus: 'queued' })))
       throw err(409, `Image status transition from ${img.status} to uploading is not allowed`);
     const final = this.staging.pathOf(id);
@@ -683,7 +684,7 @@ export class ImageManager {
     } catch (e) {
       await rm(tmp, { force: true });
       await this.restore(id, 'uploading');
-      throw this.dataError(e, (q) => this.quotaMessage(q, img.owner));
+      throw this.dataError(e, (q) => this.quotaMessage(q));
     }
     if (!(await this.store.update(id, { size, updated_at: now() }, { fromStatus: 'uploading' }))) {
       await this.staging.remove(id);
@@ -842,9 +843,7 @@ export class ImageManager {
         orphans++;
       }
     for (const name of staged) {
-      await rm(this.staging.pathOf(name.replace(/\.part$/, '')) + (name.endsWith('.part') ? '.part' : ''), {
-        force: true,
-      });
+      await rm(join(this.staging.dir, name), { force: true });
       orphans++;
     }
     if (requeued.length || orphans) this.log.warn({ requeued, orphans }, 'image store reconciled');
@@ -871,5 +870,3 @@ export function validateCreateBody(body: unknown): Record<string, unknown> {
   if (e) throw err(400, `Provided object does not match schema 'image': ${e}`);
   return body as Record<string, unknown>;
 }
-
-export { stat };
