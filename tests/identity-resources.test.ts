@@ -369,3 +369,44 @@ describe('credentials', () => {
     expect((await api('DELETE', `/credentials/${c.id}`, undefined, a.token)).statusCode).toBe(204);
   });
 });
+
+describe('domain scope', () => {
+  it('a domain reader sees its domain only; a domain member cannot create users', async () => {
+    let r = await api('POST', '/domains', { domain: { name: 'scoped-dom' } });
+    const dom = r.json().domain;
+    r = await api('POST', '/users', {
+      user: { name: 'dom-reader', domain_id: dom.id, password: 'dom-reader-pw' },
+    });
+    const reader = r.json().user;
+    await api('POST', '/users', { user: { name: 'dom-other', domain_id: dom.id } });
+    expect(
+      (await api('PUT', `/domains/${dom.id}/users/${reader.id}/roles/${await roleId('reader')}`)).statusCode,
+    ).toBe(204);
+    const t = await cloud.req('POST', '/identity/v3/auth/tokens', {
+      body: {
+        auth: {
+          identity: {
+            methods: ['password'],
+            password: { user: { id: reader.id, password: 'dom-reader-pw' } },
+          },
+          scope: { domain: { id: dom.id } },
+        },
+      },
+    });
+    expect(t.statusCode).toBe(201);
+    expect(t.json().token.domain).toEqual({ id: dom.id, name: 'scoped-dom' });
+    const tok = String(t.headers['x-subject-token']);
+    const users = (await api('GET', '/users', undefined, tok))
+      .json()
+      .users.map((u: { name: string }) => u.name)
+      .sort();
+    expect(users).toEqual(['dom-other', 'dom-reader']);
+    expect((await api('GET', `/domains/${dom.id}`, undefined, tok)).statusCode).toBe(200);
+    expect((await api('GET', '/domains/default', undefined, tok)).statusCode).toBe(403);
+    const admin = (await api('GET', '/users?name=admin')).json().users[0];
+    expect((await api('GET', `/users/${admin.id}`, undefined, tok)).statusCode).toBe(403);
+    expect((await api('POST', '/users', { user: { name: 'x', domain_id: dom.id } }, tok)).statusCode).toBe(
+      403,
+    );
+  });
+});
