@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { Credentials, PolicyEngine } from '../../core/auth/policy.js';
@@ -507,7 +507,7 @@ export class ImageManager {
       },
     });
     try {
-      await pipeline(source, meter, pending.stream);
+      await streamInto(source, meter, pending.stream);
       let virtualSize: number | undefined;
       if (img.container_format === 'bare' && img.disk_format) {
         virtualSize = (await verifyImage(pending.localPath, size, img.disk_format)).virtualSize;
@@ -679,7 +679,7 @@ export class ImageManager {
       },
     });
     try {
-      await pipeline(source, meter, createWriteStream(tmp, { mode: 0o600 }));
+      await streamInto(source, meter, createWriteStream(tmp, { mode: 0o600 }));
       await rename(tmp, final);
     } catch (e) {
       await rm(tmp, { force: true });
@@ -737,7 +737,8 @@ export class ImageManager {
     const current = async () => (await this.store.get(id))?.properties ?? {};
     try {
       const remaining = await this.remainingBytes(img.owner, id);
-      const r = await this.ingest(img, createReadStream(staged, { highWaterMark: 1 << 20 }), remaining);
+      const source = createReadStream(staged, { highWaterMark: 1 << 20 });
+      const r = await this.ingest(img, source, remaining).finally(() => source.destroy());
       const props = await current();
       delete props.os_glance_import_task;
       props.os_glance_importing_to_stores = '';
@@ -848,6 +849,29 @@ export class ImageManager {
     }
     if (requeued.length || orphans) this.log.warn({ requeued, orphans }, 'image store reconciled');
     return { requeued, orphans };
+  }
+}
+
+/**
+ * Pipe a request body through a meter into a sink. Unlike pipeline(source, ...), a failure downstream
+ * (quota, bad data) does not destroy the source: the request socket must stay up to carry the error
+ * response (sent with `Connection: close`). A source that errors or closes early (client gone) fails it.
+ */
+async function streamInto(source: Readable, meter: Transform, sink: Writable): Promise<void> {
+  const onError = (e: Error) => meter.destroy(e);
+  const onClose = () => {
+    if (!source.readableEnded) meter.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+  };
+  source.on('error', onError);
+  source.on('close', onClose);
+  source.pipe(meter);
+  try {
+    await pipeline(meter, sink);
+  } finally {
+    source.off('error', onError);
+    source.off('close', onClose);
+    source.unpipe(meter);
+    source.pause();
   }
 }
 
