@@ -195,16 +195,35 @@ export class IdentityStore {
     return Number(r.numDeletedRows);
   }
 
-  // ---- projects and domains
-  async projectByName(domainId: string, name: string): Promise<ProjectRow | undefined> {
-    return this.db
-      .selectFrom('project')
+  /** Rows matching every defined equality filter (booleans as integers) and, if given, one of `ids`; by name. */
+  private async list<T extends Simple>(
+    table: T,
+    eq: Record<string, string | number | boolean | undefined>,
+    ids?: string[],
+  ): Promise<Tables[T][]> {
+    if (ids !== undefined && ids.length === 0) return [];
+    let q = this.db.selectFrom(table as any).selectAll();
+    for (const [col, v] of Object.entries(eq)) {
+      if (v !== undefined) q = q.where(col as any, '=', typeof v === 'boolean' ? (v ? 1 : 0) : v);
+    }
+    if (ids !== undefined) q = q.where('id', 'in', ids);
+    return (await q.orderBy('name' as any).orderBy('id').execute()) as Tables[T][];
+  }
+  /** The row named `name` in a domain (names are unique per domain). */
+  private async byName<T extends 'project' | 'user' | 'group'>(table: T, domainId: string, name: string) {
+    return (await this.db
+      .selectFrom(table as any)
       .selectAll()
       .where('domain_id', '=', domainId)
       .where('name', '=', name)
-      .executeTakeFirst();
+      .executeTakeFirst()) as Tables[T] | undefined;
   }
-  async listProjects(f: {
+
+  // ---- projects and domains
+  projectByName(domainId: string, name: string): Promise<ProjectRow | undefined> {
+    return this.byName('project', domainId, name);
+  }
+  listProjects(f: {
     isDomain?: boolean;
     domainId?: string;
     name?: string;
@@ -212,17 +231,11 @@ export class IdentityStore {
     parentId?: string;
     ids?: string[];
   }): Promise<ProjectRow[]> {
-    let q = this.db.selectFrom('project').selectAll();
-    if (f.isDomain !== undefined) q = q.where('is_domain', '=', f.isDomain ? 1 : 0);
-    if (f.domainId !== undefined) q = q.where('domain_id', '=', f.domainId);
-    if (f.name !== undefined) q = q.where('name', '=', f.name);
-    if (f.enabled !== undefined) q = q.where('enabled', '=', f.enabled ? 1 : 0);
-    if (f.parentId !== undefined) q = q.where('parent_id', '=', f.parentId);
-    if (f.ids !== undefined) {
-      if (f.ids.length === 0) return [];
-      q = q.where('id', 'in', f.ids);
-    }
-    return q.orderBy('name').orderBy('id').execute();
+    return this.list(
+      'project',
+      { is_domain: f.isDomain, domain_id: f.domainId, name: f.name, enabled: f.enabled, parent_id: f.parentId },
+      f.ids,
+    );
   }
   async projectTags(projectIds: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
@@ -268,29 +281,11 @@ export class IdentityStore {
   }
 
   // ---- users and passwords
-  async userByName(domainId: string, name: string): Promise<UserRow | undefined> {
-    return this.db
-      .selectFrom('user')
-      .selectAll()
-      .where('domain_id', '=', domainId)
-      .where('name', '=', name)
-      .executeTakeFirst();
+  userByName(domainId: string, name: string): Promise<UserRow | undefined> {
+    return this.byName('user', domainId, name);
   }
-  async listUsers(f: {
-    domainId?: string;
-    name?: string;
-    enabled?: boolean;
-    ids?: string[];
-  }): Promise<UserRow[]> {
-    let q = this.db.selectFrom('user').selectAll();
-    if (f.domainId !== undefined) q = q.where('domain_id', '=', f.domainId);
-    if (f.name !== undefined) q = q.where('name', '=', f.name);
-    if (f.enabled !== undefined) q = q.where('enabled', '=', f.enabled ? 1 : 0);
-    if (f.ids !== undefined) {
-      if (f.ids.length === 0) return [];
-      q = q.where('id', 'in', f.ids);
-    }
-    return q.orderBy('name').orderBy('id').execute();
+  listUsers(f: { domainId?: string; name?: string; enabled?: boolean; ids?: string[] }): Promise<UserRow[]> {
+    return this.list('user', { domain_id: f.domainId, name: f.name, enabled: f.enabled }, f.ids);
   }
   /** Passwords of a user, newest first. */
   async passwords(userId: string): Promise<PasswordRow[]> {
@@ -312,23 +307,11 @@ export class IdentityStore {
   }
 
   // ---- groups
-  async groupByName(domainId: string, name: string): Promise<GroupRow | undefined> {
-    return this.db
-      .selectFrom('group')
-      .selectAll()
-      .where('domain_id', '=', domainId)
-      .where('name', '=', name)
-      .executeTakeFirst();
+  groupByName(domainId: string, name: string): Promise<GroupRow | undefined> {
+    return this.byName('group', domainId, name);
   }
-  async listGroups(f: { domainId?: string; name?: string; ids?: string[] }): Promise<GroupRow[]> {
-    let q = this.db.selectFrom('group').selectAll();
-    if (f.domainId !== undefined) q = q.where('domain_id', '=', f.domainId);
-    if (f.name !== undefined) q = q.where('name', '=', f.name);
-    if (f.ids !== undefined) {
-      if (f.ids.length === 0) return [];
-      q = q.where('id', 'in', f.ids);
-    }
-    return q.orderBy('name').orderBy('id').execute();
+  listGroups(f: { domainId?: string; name?: string; ids?: string[] }): Promise<GroupRow[]> {
+    return this.list('group', { domain_id: f.domainId, name: f.name }, f.ids);
   }
   async groupIdsOfUser(userId: string): Promise<string[]> {
     const rows = await this.db
@@ -371,15 +354,8 @@ export class IdentityStore {
       .where('domain_id', '=', domainId)
       .executeTakeFirst();
   }
-  async listRoles(f: { domainId?: string; name?: string; ids?: string[] } = {}): Promise<RoleRow[]> {
-    let q = this.db.selectFrom('role').selectAll();
-    if (f.domainId !== undefined) q = q.where('domain_id', '=', f.domainId);
-    if (f.name !== undefined) q = q.where('name', '=', f.name);
-    if (f.ids !== undefined) {
-      if (f.ids.length === 0) return [];
-      q = q.where('id', 'in', f.ids);
-    }
-    return q.orderBy('name').orderBy('id').execute();
+  listRoles(f: { domainId?: string; name?: string; ids?: string[] } = {}): Promise<RoleRow[]> {
+    return this.list('role', { domain_id: f.domainId, name: f.name }, f.ids);
   }
   async impliedRules(): Promise<{ prior_role_id: string; implied_role_id: string }[]> {
     return this.db.selectFrom('implied_role').selectAll().execute();
