@@ -296,7 +296,7 @@ cat > "$W/$NAME.manifest.json" <<EOF
   "size": $SIZE,
   "virtual_size": $((DISK_MB * 1024 * 1024)),
   "sha256": "$SHA",
-  "min_ram_mb": 96,
+  "min_ram_mb": 128,
   "recommended_ram_mb": 128,
   "os_type": "linux",
   "kernel": "$KVER",
@@ -323,7 +323,7 @@ installs the SSH keys for root and cirros, runs user_data scripts ("#!"), starts
 dropbear (:22) and httpd (:80), then prints on the serial console:
   STACKBOX-READY hostname=<h> ip=<a,b|none> uptime=<s>
 Console login: cirros / gocubsgo; root with no password (console only).
-RAM: 128 MB recommended, 96 MB minimum. sha256 in $NAME.sha256.
+RAM: 128 MB (96 MB runs out of memory while the kernel unpacks the initramfs). sha256 in $NAME.sha256.
 EOF
 (cd "$W" && sha256sum "$NAME.qcow2" > "$NAME.sha256")
 

@@ -25,7 +25,6 @@
 # poweroff on the ACPI power button. Exit status 0 only if all passed.
 set -uo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ARG=${1:-${STACKBOX_CACHE:-$HOME/.cache/stackbox}/images}
 if [ -d "$ARG" ]; then IMG=$ARG/stackbox-test.qcow2; else IMG=$ARG; fi
 IMG=$(readlink -f "$IMG")
@@ -59,7 +58,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 T=$(mktemp -d /tmp/stackbox-verify.XXXXXX)
-QPID= CATPID= MCATPID=
+QPID="" CATPID="" MCATPID=""
 cleanup() {
     [ -n "$QPID" ] && kill "$QPID" 2>/dev/null && sleep 0.5 && kill -9 "$QPID" 2>/dev/null
     [ -n "$CATPID" ] && kill "$CATPID" 2>/dev/null
@@ -173,7 +172,7 @@ stop_qemu() {
     wait "$QPID" 2>/dev/null
     QPID=
     wait "$CATPID" "$MCATPID" 2>/dev/null
-    CATPID= MCATPID=
+    CATPID="" MCATPID=""
 }
 
 wait_ready() { # wait_ready TIMEOUT -> sets READY_S, READY_LINE
@@ -195,7 +194,7 @@ mode=$ACCEL
 if [ "$mode" = auto ]; then
     if kvm_candidate; then mode=kvm-probe; else mode=tcg; fi
 fi
-READY_S= READY_LINE=
+READY_S="" READY_LINE=""
 if [ "$mode" = kvm-probe ]; then
     log "trying KVM (20 s)"
     start_qemu kvm
@@ -298,8 +297,7 @@ case "$DISK_OUT" in vd?" disk-ok ext4") ok "data disk: fdisk + mkfs.ext4 + mount
 # console login on ttyS0 as cirros/gocubsgo
 send() { timeout 5 bash -c 'printf "%s" "$1" > "$2"' _ "$1" "$T/ser.in"; }
 wait_console() { # wait_console PATTERN SECONDS (in the console output after byte $OFF)
-    local i
-    for i in $(seq 1 $(($2 * 5))); do
+    for _ in $(seq 1 $(($2 * 5))); do
         tail -c +"$OFF" "$T/console.log" | tr -d '\r' | grep -qa -- "$1" && return 0
         sleep 0.2
     done
@@ -335,7 +333,7 @@ RSS_END=$(rss_kb)
 t_off0=$(date +%s.%N)
 timeout 5 bash -c 'printf "system_powerdown\n" > "$1"' _ "$T/mon.in"
 off=
-for i in $(seq 1 150); do
+for _ in $(seq 1 150); do
     kill -0 "$QPID" 2>/dev/null || { off=1; break; }
     sleep 0.2
 done
