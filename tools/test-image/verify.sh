@@ -265,6 +265,28 @@ if [ "${WHO%% *}" = cirros ]; then
 else
     bad "ssh cirros failed: $WHO $(head -c 300 "$T/ssh.err")"
 fi
+# password logins over ssh: cirros/gocubsgo works, root (empty password) must not
+printf '#!/bin/sh\necho gocubsgo\n' > "$T/askpass"
+chmod 700 "$T/askpass"
+pssh() { # pssh USER CMD...
+    local user=$1
+    shift
+    SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+        timeout 60 setsid -w ssh -q -p "$PORT" -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 \
+        -o PreferredAuthentications=password,keyboard-interactive -o ConnectTimeout=15 \
+        -o UserKnownHostsFile="$T/known_hosts" -o StrictHostKeyChecking=$STRICT -o LogLevel=ERROR \
+        "$user@127.0.0.1" "$@" </dev/null
+}
+if [ "$(pssh cirros id -un 2>/dev/null)" = cirros ]; then
+    ok "ssh cirros@ with password gocubsgo"
+else
+    bad "ssh cirros@ with password gocubsgo failed"
+fi
+if [ -z "$(pssh root id -un 2>/dev/null)" ]; then
+    ok "ssh root@ with a password is refused"
+else
+    bad "ssh root@ with a password was accepted"
+fi
 case "$WHO" in *" $HOSTNAME_WANT "*) ok "guest hostname is $HOSTNAME_WANT" ;; *) bad "guest hostname is not $HOSTNAME_WANT" ;; esac
 case $MODE/$CDBUS in
     metadata-service/*) want_src="metadata-service" ;;
