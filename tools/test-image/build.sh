@@ -83,6 +83,10 @@ STAMP=$(
 )
 IMG=$OUTDIR/$NAME.qcow2
 STAMPFILE=$OUTDIR/.$NAME.stamp
+mkdir -p "$OUTDIR" "$CACHE_ROOT/debs"
+# one build per OUTDIR at a time; a second caller waits, then finds it up to date
+exec 9> "$OUTDIR/.$NAME.lock"
+flock 9
 if [ "${FORCE:-0}" != 1 ] && [ -s "$IMG" ] && [ -s "$OUTDIR/$NAME.sha256" ] &&
     [ "$(cat "$STAMPFILE" 2>/dev/null)" = "$STAMP" ]; then
     log "up to date: $IMG ($KPKG $KPKG_VERSION)"
@@ -90,7 +94,6 @@ if [ "${FORCE:-0}" != 1 ] && [ -s "$IMG" ] && [ -s "$OUTDIR/$NAME.sha256" ] &&
     exit 0
 fi
 
-mkdir -p "$OUTDIR" "$CACHE_ROOT/debs"
 W=$(mktemp -d "$OUTDIR/.build.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 T0=$SECONDS
@@ -111,6 +114,8 @@ if [ ! -s "$DEBPATH" ]; then
         mv "$W/$DEB" "$DEBPATH.tmp"
     fi
     mv "$DEBPATH.tmp" "$DEBPATH"
+    # keep only the kernel .deb in use
+    find "$CACHE_ROOT/debs" -maxdepth 1 -name 'linux-image-*.deb' ! -name "$DEB" -delete
 fi
 log "unpacking $DEB"
 K=$W/kroot
