@@ -7,6 +7,7 @@ import { DEFAULT_PORT, loadConfig, type Config, type ConfigInput } from './core/
 import { createLogger } from './core/log.js';
 import { createServer } from './server.js';
 import { keyRepositoryFor } from './services/identity/index.js';
+import { buildTestImage, registerTestImage, TEST_IMAGE_NAME } from './test-image.js';
 
 /** Add or replace the `stackbox` cloud in a clouds.yaml, keeping every other cloud in it. */
 export function writeCloudsYaml(file: string, config: Config, password: string): void {
@@ -63,6 +64,7 @@ program
   )
   .option('--no-clouds-yaml', 'do not write a clouds.yaml entry')
   .option('--log-level <level>', 'trace, debug, info, warn, error')
+  .option('--no-test-image', 'do not register the cached test guest image as `stackbox-test`')
   .action(async (opts: UpOptions) => {
     const config = loadConfig(opts);
     const log = createLogger(config.logLevel);
@@ -78,6 +80,13 @@ program
       (existsSync(pwFile) ? readFileSync(pwFile, 'utf8').trim() : undefined);
     await server.listen();
     if (config.cloudsYaml && password) writeCloudsYaml(config.cloudsYaml, config, password);
+    let testImageId: string | undefined;
+    if (config.registerTestImage && password) {
+      testImageId = await registerTestImage(server, password, config.cacheDir).catch((err: unknown) => {
+        log.warn({ err }, 'test image not registered');
+        return undefined;
+      });
+    }
     const out = process.stdout;
     out.write(
       `Stackbox is up at ${config.publicUrl} (data: ${config.dataDir}, database: ${server.db.dialect})\n`,
@@ -88,6 +97,9 @@ program
       );
     }
     if (config.cloudsYaml && password) out.write(`Wrote cloud "stackbox" to ${config.cloudsYaml}\n`);
+    if (testImageId) out.write(`Test image "${TEST_IMAGE_NAME}" is ${testImageId}\n`);
+    else
+      out.write('No test image yet: `stackbox image build-test` builds one (then restart, or upload it)\n');
     out.write('export OS_CLOUD=stackbox\n');
     let stopping = false;
     const stop = async (signal: string) => {
@@ -102,6 +114,18 @@ program
     };
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+const image = program.command('image').description('images');
+image
+  .command('build-test')
+  .description(
+    'build the small test guest image from Debian packages (root; cached in $STACKBOX_CACHE/images)',
+  )
+  .action(async () => {
+    const config = loadConfig({});
+    const path = await buildTestImage(config.cacheDir);
+    process.stdout.write(`${path}\n`);
   });
 
 const token = program.command('token').description('token key management');

@@ -8,6 +8,10 @@ export interface Config {
   /** Base URL clients use to reach this server (endpoints in the catalog are built from it). */
   publicUrl: string;
   dataDir: string;
+  /** Cache of built artefacts such as the test guest image (`STACKBOX_CACHE`, default ~/.cache/stackbox). */
+  cacheDir: string;
+  /** Register the cached test guest image as the public image `stackbox-test` at start. */
+  registerTestImage: boolean;
   /** `sqlite:<path>` (default, under the data directory) or `postgres://...`. */
   databaseUrl: string;
   adminPassword?: string;
@@ -52,6 +56,7 @@ export interface ConfigInput {
   cloudsYaml?: string | false;
   policyFile?: string;
   tokenExpiration?: number | string;
+  testImage?: boolean;
   bcryptRounds?: number | string;
 }
 
@@ -84,6 +89,8 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     port,
     publicUrl,
     dataDir,
+    cacheDir: resolve(env.STACKBOX_CACHE ?? join(homedir(), '.cache', 'stackbox')),
+    registerTestImage: input.testImage ?? env.STACKBOX_TEST_IMAGE !== 'false',
     databaseUrl,
     adminPassword: input.adminPassword || env.STACKBOX_ADMIN_PASSWORD || undefined,
     region: env.STACKBOX_REGION ?? 'RegionOne',

@@ -70,6 +70,8 @@ export async function startStackbox(
         ...process.env,
         STACKBOX_ADMIN_PASSWORD: adminPassword,
         STACKBOX_LOG_LEVEL: 'warn',
+        // only tests that want the cached test guest registered turn this on
+        STACKBOX_TEST_IMAGE: 'false',
         ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
