@@ -1,14 +1,236 @@
-/** The network service, mounted at /networking. (Being built: see the issue for this service.) */
-import type { ServiceModule } from '../../core/service.js';
+/**
+ * The network service (Neutron v2.0), mounted at /networking, and its facade for other services.
+ *
+ * Facade (ctx.services.network, type NetworkFacade) — what compute uses; ports are Neutron port dicts:
+ *   createServerPort({projectId, networkId, serverId, hostId, az?, fixedIp?, subnetId?, securityGroups?})
+ *        create a port for a server as a member of projectId would (policy applies: the network must be
+ *        visible to the project), then bind it: device_id = serverId, device_owner = compute:<az>,
+ *        binding:host_id = hostId. Errors are ApiErrors with Neutron's types (e.g. 409
+ *        IpAddressGenerationFailure, 404 NetworkNotFound).
+ *   getPort(portId)                  the port, or undefined
+ *   listServerPorts(serverId)        ports whose device_id is serverId
+ *   bindPort(portId, {projectId, serverId, hostId, az?})
+ *        attach an existing (user-created) port to a server: 409 PortInUse when it has another device
+ *   unbindPort(portId)               clear device_id/device_owner/binding (the port stays; user-created ports)
+ *   deletePort(portId)               delete one port (idempotent)
+ *   deleteServerPorts(serverId)      delete every port of the server; returns how many
+ *   serverAddresses(serverId)        Nova's `addresses`: {<network name>: [{addr, version, type: fixed|floating,
+ *                                    mac}]}
+ *   settle()                         resolve when the agent applied every pending change (tests, tools)
+ *   driver                           the network driver in use (the fake records the desired wiring)
+ */
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../../core/errors.js';
+import { setupServiceScope } from '../../core/http/app.js';
+import type { ServiceContext, ServiceModule } from '../../core/service.js';
+import { NetworkAgent } from './agent.js';
+import { AUTHENTICATED_RULE, networkRoutes } from './api.js';
+import { FakeNetworkDriver, type NetworkDriver } from './driver.js';
+import { neutronFault } from './errors.js';
+import { NetworkManager, type Caller } from './manager.js';
+import { networkMigrations } from './migrations.js';
+import { networkPolicies } from './policies.js';
+import { NetworkStore } from './store.js';
+import { Wiring } from './wiring.js';
+import { parseIp } from './ipam.js';
 
-export function networkService(): ServiceModule {
+export type NeutronPort = {
+  id: string;
+  network_id: string;
+  project_id: string;
+  mac_address: string;
+  status: string;
+  device_id: string;
+  device_owner: string;
+  fixed_ips: { subnet_id: string; ip_address: string }[];
+  security_groups: string[];
+  'binding:host_id': string;
+  'binding:vif_type': string;
+  [k: string]: unknown;
+};
+
+export interface ServerAddress {
+  addr: string;
+  version: 4 | 6;
+  type: 'fixed' | 'floating';
+  mac: string;
+}
+
+export interface NetworkFacade {
+  createServerPort(o: {
+    projectId: string;
+    networkId: string;
+    serverId: string;
+    hostId: string;
+    az?: string;
+    fixedIp?: string;
+    subnetId?: string;
+    securityGroups?: string[];
+  }): Promise<NeutronPort>;
+  getPort(portId: string): Promise<NeutronPort | undefined>;
+  listServerPorts(serverId: string): Promise<NeutronPort[]>;
+  bindPort(
+    portId: string,
+    o: { projectId: string; serverId: string; hostId: string; az?: string },
+  ): Promise<NeutronPort>;
+  unbindPort(portId: string): Promise<void>;
+  deletePort(portId: string): Promise<void>;
+  deleteServerPorts(serverId: string): Promise<number>;
+  serverAddresses(serverId: string): Promise<Record<string, ServerAddress[]>>;
+  settle(): Promise<void>;
+  readonly driver: NetworkDriver;
+}
+
+/** Policy rules: Neutron's defaults, plus the rule for documents any authenticated caller may read. */
+export const networkServicePolicies = [
+  ...networkPolicies,
+  { name: AUTHENTICATED_RULE, check: '', description: 'Any authenticated caller (extensions list).' },
+];
+
+export function networkService(opts: { driver?: NetworkDriver } = {}): ServiceModule {
+  let agent: NetworkAgent | undefined;
+  let wiring: Wiring | undefined;
   return {
     type: 'network',
     catalog: { name: 'neutron', path: '/networking' },
-    migrations: {},
-    policies: [],
-    async register() {
-      return {};
+    migrations: networkMigrations,
+    policies: networkServicePolicies,
+    async register(app: FastifyInstance, ctx: ServiceContext): Promise<NetworkFacade> {
+      const store = new NetworkStore(ctx.db);
+      const driver = opts.driver ?? new FakeNetworkDriver();
+      wiring = new Wiring(store, ctx.bus, ctx.log);
+      const manager = new NetworkManager(
+        store,
+        ctx.policy,
+        wiring,
+        networkServicePolicies.map((r) => r.name),
+      );
+      wiring.manager = manager;
+      agent = new NetworkAgent(driver, ctx.bus, ctx.log);
+      agent.start();
+      wiring.start();
+      await app.register(
+        async (scope) => {
+          setupServiceScope(scope, { faults: neutronFault, validator: ctx.tokens, policy: ctx.policy });
+          networkRoutes(scope, manager);
+        },
+        { prefix: '/networking' },
+      );
+      return facade(manager, wiring, agent, driver);
+    },
+    async stop() {
+      wiring?.stop();
+      agent?.stop();
+    },
+  };
+}
+
+function facade(
+  m: NetworkManager,
+  wiring: Wiring,
+  agent: NetworkAgent,
+  driver: NetworkDriver,
+): NetworkFacade {
+  const service = m.serviceCaller('');
+  const member = (projectId: string): Caller => ({
+    creds: {
+      roles: ['member', 'reader'],
+      project_id: projectId,
+      user_id: null,
+      domain_id: null,
+      system_scope: null,
+    } as never,
+    projectId,
+    isAdmin: false,
+  });
+  const getPort = async (id: string) => {
+    const row = await m.store.get('net_ports', id);
+    return row ? ((await m.viewOf(service, 'port', id)) as NeutronPort) : undefined;
+  };
+  const listServerPorts = async (serverId: string) => {
+    const rows = await m.store.list('net_ports', {
+      where: [{ eq: 'device_id', values: [serverId] }],
+      sort: [{ col: 'created_at', dir: 'asc' }],
+    });
+    return (await m.render(service, 'port', rows)).map((x) => x.view as NeutronPort);
+  };
+  const bind = async (portId: string, serverId: string, hostId: string, az = 'nova') =>
+    (await m.updatePort(service, portId, {
+      port: { device_id: serverId, device_owner: `compute:${az}`, 'binding:host_id': hostId },
+    })) as NeutronPort;
+  return {
+    driver,
+    settle: () => wiring.settle(agent),
+    getPort,
+    listServerPorts,
+    async createServerPort(o) {
+      const port: Record<string, unknown> = { network_id: o.networkId, project_id: o.projectId };
+      if (o.fixedIp || o.subnetId)
+        port.fixed_ips = [
+          {
+            ...(o.subnetId ? { subnet_id: o.subnetId } : {}),
+            ...(o.fixedIp ? { ip_address: o.fixedIp } : {}),
+          },
+        ];
+      if (o.securityGroups) port.security_groups = o.securityGroups;
+      const created = (await m.createPort(member(o.projectId), { port })) as NeutronPort;
+      try {
+        return await bind(created.id, o.serverId, o.hostId, o.az);
+      } catch (e) {
+        await m.deletePort(service, created.id).catch(() => undefined);
+        throw e;
+      }
+    },
+    async bindPort(portId, o) {
+      const port = await getPort(portId);
+      if (!port) throw new ApiError(404, `Port ${portId} could not be found.`, 'PortNotFound');
+      // The project must be able to see the port (its own, or on its own network).
+      await m.visibleRow(member(o.projectId), 'port', portId);
+      if (port.device_id && port.device_id !== o.serverId)
+        throw new ApiError(
+          409,
+          `Unable to complete operation on port ${portId} for network ${port.network_id}. Port already has an attached device ${port.device_id}.`,
+          'PortInUse',
+        );
+      return bind(portId, o.serverId, o.hostId, o.az);
+    },
+    async unbindPort(portId) {
+      await m.updatePort(service, portId, {
+        port: { device_id: '', device_owner: '', 'binding:host_id': '' },
+      });
+    },
+    async deletePort(portId) {
+      await m.deletePort(service, portId).catch((e) => {
+        if (!(e instanceof ApiError && e.status === 404)) throw e;
+      });
+    },
+    async deleteServerPorts(serverId) {
+      const ports = await listServerPorts(serverId);
+      for (const p of ports) await this.deletePort(p.id);
+      return ports.length;
+    },
+    async serverAddresses(serverId) {
+      const ports = await listServerPorts(serverId);
+      const out: Record<string, ServerAddress[]> = {};
+      for (const p of ports) {
+        const net = await m.store.get('net_networks', p.network_id);
+        const name = (net?.name as string) || p.network_id;
+        const list = (out[name] ??= []);
+        const fips = await m.store.list('net_floatingips', {
+          where: [{ eq: 'fixed_port_id', values: [p.id] }],
+        });
+        for (const f of p.fixed_ips) {
+          list.push({
+            addr: f.ip_address,
+            version: parseIp(f.ip_address)!.version,
+            type: 'fixed',
+            mac: p.mac_address,
+          });
+          for (const fip of fips.filter((x) => x.fixed_ip_address === f.ip_address))
+            list.push({ addr: fip.floating_ip_address, version: 4, type: 'floating', mac: p.mac_address });
+        }
+      }
+      return out;
     },
   };
 }

@@ -1,0 +1,116 @@
+/**
+ * The network agent: receives desired-state documents on the bus and applies them with its driver, then
+ * reports statuses back on the bus. It holds no database handle, so the same class can run in another
+ * process (`stackbox agent`) once the bus is NATS.
+ *
+ *   network.wiring  {kind: 'network'|'port'|'router'|'addressset', id, spec | null}   control plane → agent
+ *   network.status  {kind: 'port'|'floatingip'|'router'|'network', id, status}   agent → control plane
+ *
+ * Documents for one resource are applied in order; a newer document queued behind an older one replaces it
+ * (only the latest desired state matters).
+ */
+import type { Bus } from '../../core/bus/index.js';
+import type { NetworkDriver, NetworkSpec, PortSpec, RouterSpec, WiringStatus } from './driver.js';
+
+export const WIRING_SUBJECT = 'network.wiring';
+export const STATUS_SUBJECT = 'network.status';
+
+export type WiringMessage =
+  | { kind: 'network'; id: string; spec: NetworkSpec | null; networkId?: string }
+  | { kind: 'port'; id: string; spec: PortSpec | null; networkId?: string }
+  | { kind: 'router'; id: string; spec: RouterSpec | null; networkId?: string }
+  | { kind: 'addressset'; id: string; spec: { addresses: string[] } | null; networkId?: string };
+
+export interface StatusMessage {
+  kind: 'port' | 'floatingip' | 'router' | 'network';
+  id: string;
+  status: WiringStatus;
+}
+
+interface Logger {
+  warn(obj: unknown, msg?: string): void;
+}
+
+export class NetworkAgent {
+  private pending = new Map<string, WiringMessage>();
+  private running = new Set<string>();
+  private idleWaiters: (() => void)[] = [];
+  private unsubscribe?: () => void;
+
+  constructor(
+    readonly driver: NetworkDriver,
+    private readonly bus: Bus,
+    private readonly log?: Logger,
+  ) {}
+
+  start(): void {
+    this.unsubscribe = this.bus.subscribe(WIRING_SUBJECT, (m) => this.accept(m as WiringMessage));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+  }
+
+  /** Resolves when no document is queued or being applied. */
+  whenIdle(): Promise<void> {
+    if (this.pending.size === 0 && this.running.size === 0) return Promise.resolve();
+    return new Promise((res) => this.idleWaiters.push(res));
+  }
+
+  private accept(m: WiringMessage): void {
+    const key = `${m.kind}:${m.id}`;
+    this.pending.set(key, m);
+    if (!this.running.has(key)) void this.drain(key);
+  }
+
+  private async drain(key: string): Promise<void> {
+    this.running.add(key);
+    try {
+      for (let m = this.pending.get(key); m; m = this.pending.get(key)) {
+        this.pending.delete(key);
+        try {
+          await this.apply(m);
+        } catch (err) {
+          this.log?.warn({ err, kind: m.kind, id: m.id }, 'network driver failed');
+          if (m.kind === 'port') this.report({ kind: 'port', id: m.id, status: 'ERROR' });
+        }
+      }
+    } finally {
+      this.running.delete(key);
+      if (this.pending.size === 0 && this.running.size === 0) {
+        const w = this.idleWaiters.splice(0);
+        for (const f of w) f();
+      }
+    }
+  }
+
+  private report(s: StatusMessage): void {
+    this.bus.publish(STATUS_SUBJECT, s);
+  }
+
+  private async apply(m: WiringMessage): Promise<void> {
+    switch (m.kind) {
+      case 'network':
+        if (m.spec)
+          this.report({ kind: 'network', id: m.id, status: await this.driver.ensureNetwork(m.spec) });
+        else await this.driver.deleteNetwork(m.id);
+        return;
+      case 'port':
+        if (m.spec) this.report({ kind: 'port', id: m.id, status: await this.driver.plugPort(m.spec) });
+        else await this.driver.unplugPort(m.id, m.networkId ?? '');
+        return;
+      case 'router':
+        if (m.spec) {
+          const r = await this.driver.ensureRouter(m.spec);
+          this.report({ kind: 'router', id: m.id, status: r.status });
+          for (const [id, status] of Object.entries(r.floatingIps))
+            this.report({ kind: 'floatingip', id, status });
+        } else await this.driver.deleteRouter(m.id);
+        return;
+      case 'addressset':
+        if (m.spec) await this.driver.ensureAddressSet(m.id, m.spec.addresses);
+        else await this.driver.deleteAddressSet(m.id);
+        return;
+    }
+  }
+}
