@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Boot the Stackbox test image once and check that it does what it promises.
 #
-# Usage (as root): tools/test-image/verify.sh [IMAGE.qcow2 | OUTDIR]
+# Usage: tools/test-image/verify.sh [IMAGE.qcow2 | OUTDIR]
 #   default: ${STACKBOX_CACHE:-$HOME/.cache/stackbox}/images/stackbox-test.qcow2
+#   Root is needed only to apt-get install missing tools (qemu-system-x86,
+#   qemu-utils, genisoimage, openssh-client, curl).
 # Environment:
+#   STACKBOX_VERIFY_METADATA=config-drive|metadata-service
+#                                (metadata-service: no config drive; slirp's
+#                                 guestfwd serves 169.254.169.254:80 from a
+#                                 shell script, guest net 169.254.0.0/16)
+#   STACKBOX_VERIFY_CDROM=virtio|sata  (config drive as a virtio disk, or as a
+#                                 CD-ROM on the q35 AHCI controller)
 #   STACKBOX_ACCEL=auto|tcg|kvm  (auto: KVM only if /dev/kvm is usable, is not
 #                                 the PVM backend, and a first KVM boot reaches
 #                                 READY within 20 s; otherwise TCG)
@@ -19,10 +27,11 @@
 #
 # Checks: READY within the timeout, hostname from meta_data.json, the
 # user_data script ran, ssh as root (key from public_keys) runs uname -r,
-# ssh as cirros (key from keys[].data), the console-printed host key is the
-# one dropbear serves, httpd on :80, fdisk + mkfs.ext4 + mount of the data
-# disk, console login cirros/gocubsgo, exactly one READY line, and a clean
-# poweroff on the ACPI power button. Exit status 0 only if all passed.
+# ssh as cirros (key from keys[].data, and password gocubsgo), no password
+# ssh for root, the console-printed host key is the one dropbear serves, the
+# metadata source, httpd on :80, fdisk + mkfs.ext4 + mount of the data disk,
+# console login cirros/gocubsgo, exactly one READY line, and a clean poweroff
+# on the ACPI power button. Exit status 0 only if all passed.
 set -uo pipefail
 
 ARG=${1:-${STACKBOX_CACHE:-$HOME/.cache/stackbox}/images}
@@ -42,7 +51,6 @@ fgt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
 log() { printf '[verify %(%H:%M:%S)T] %s\n' -1 "$*"; }
 die() { log "ERROR: $*"; exit 2; }
 
-[ "$(id -u)" = 0 ] || die "run as root"
 [ -s "$IMG" ] || die "no image at $IMG (run tools/test-image/build.sh first)"
 
 need=()
@@ -52,6 +60,7 @@ command -v genisoimage >/dev/null || need+=(genisoimage)
 command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || die "missing packages: ${need[*]} (run as root to install them)"
     log "installing: ${need[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends "${need[@]}" >/dev/null ||
         die "apt-get install ${need[*]} failed"
