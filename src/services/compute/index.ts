@@ -1,0 +1,165 @@
+/**
+ * The compute service (Nova v2.1) mounted at /compute/v2.1: flavors, key pairs, servers and their actions,
+ * quotas, availability zones, hypervisors, services, aggregates, server groups, usage, migrations — plus the
+ * scheduler and, in-process by default, the host agent with its compute driver (fake for now; the QEMU
+ * driver of issue 6 slots in behind the same interface).
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { HostAgent } from '../../agent/agent.js';
+import type { ComputeDriver } from '../../agent/compute/driver.js';
+import { FakeDriver, type FakeDriverOptions } from '../../agent/compute/fake/index.js';
+import type { AgentReport } from '../../agent/compute/protocol.js';
+import { setupServiceScope } from '../../core/http/app.js';
+import type { ServiceContext, ServiceModule } from '../../core/service.js';
+import { actionRoutes } from './api/actions.js';
+import { adminRoutes } from './api/admin.js';
+import { microversionHooks, novaFault, VERSION_INFO } from './api/common.js';
+import { flavorRoutes } from './api/flavors.js';
+import { serverRoutes } from './api/servers.js';
+import { ComputeManager, DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from './manager.js';
+import { computeMigrations } from './migrations.js';
+import { computePolicies } from './policies.js';
+import { ComputeStore } from './store.js';
+
+export { computeMigrations } from './migrations.js';
+export { computePolicies } from './policies.js';
+export { novaFault } from './api/common.js';
+
+export interface ComputeServiceOptions {
+  compute?: Partial<ComputeOptions>;
+  /** Run a host agent in this process (default true). */
+  agent?: boolean;
+  /** The driver of the in-process agent; default: the fake driver (state kept under <data>/compute). */
+  driver?: (ctx: ServiceContext) => ComputeDriver;
+  fake?: Partial<FakeDriverOptions>;
+  heartbeatSeconds?: number;
+  availabilityZone?: string;
+}
+
+/** What other services (and tests) get from ctx.services.compute. */
+export interface ComputeFacade {
+  manager: ComputeManager;
+  agent?: HostAgent;
+  /** Wait until background work (scheduling, agent tasks, reports) is done. */
+  settle(): Promise<void>;
+}
+
+export function computeService(
+  options: ComputeServiceOptions = {},
+): ServiceModule & { facade?: ComputeFacade } {
+  let mgr: ComputeManager | undefined;
+  let agent: HostAgent | undefined;
+  let ctxRef: ServiceContext | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const mod: ServiceModule & { facade?: ComputeFacade } = {
+    type: 'compute',
+    catalog: { name: 'nova', path: '/compute/v2.1' },
+    migrations: computeMigrations,
+    policies: computePolicies,
+    async register(app: FastifyInstance, ctx: ServiceContext) {
+      ctxRef = ctx;
+      const store = new ComputeStore(ctx.db);
+      const m = new ComputeManager(
+        store,
+        ctx.policy,
+        ctx.bus,
+        ctx.log.child({ service: 'compute' }),
+        { ...DEFAULT_COMPUTE_OPTIONS, ...options.compute },
+        ctx.services,
+      );
+      mgr = m;
+      await m.seedFlavors();
+      const base = `${ctx.config.publicUrl}/compute`;
+      await app.register(
+        async (scope) => {
+          setupServiceScope(scope, { faults: novaFault, validator: ctx.tokens, policy: ctx.policy });
+          microversionHooks(scope);
+          scope.get('/', { config: { public: true } }, async () => ({ versions: [VERSION_INFO(base)] }));
+          scope.get('/v2.1', { config: { public: true } }, async () => ({ version: VERSION_INFO(base) }));
+          serverRoutes(scope, m, base);
+          actionRoutes(scope, m, base);
+          flavorRoutes(scope, m, base);
+          adminRoutes(scope, m, base);
+        },
+        { prefix: '/compute' },
+      );
+      const facade: ComputeFacade = {
+        manager: m,
+        get agent() {
+          return agent;
+        },
+        settle: async () => {
+          for (let i = 0; i < 3; i++) {
+            await m.settle();
+            await agent?.settle();
+            await new Promise((r) => setTimeout(r, 5));
+          }
+        },
+      };
+      mod.facade = facade;
+      return facade;
+    },
+    async start() {
+      if (!mgr || !ctxRef) return;
+      const m = mgr;
+      const ctx = ctxRef;
+      m.start();
+      // Images for snapshots: the agent uploads with the requester's rights (in-process transfer).
+      if (options.agent !== false) {
+        const driver =
+          options.driver?.(ctx) ??
+          new FakeDriver({
+            hostname: hostname(),
+            stateFile: join(
+              ctx.config.dataDir,
+              'compute',
+              `fake-${options.fake?.hostname ?? hostname()}.json`,
+            ),
+            ...options.fake,
+          });
+        agent = new HostAgent({
+          bus: ctx.bus,
+          driver,
+          log: ctx.log.child({ service: 'compute-agent' }),
+          availabilityZone: options.availabilityZone,
+          heartbeatSeconds: options.heartbeatSeconds ?? 10,
+          images: {
+            upload: async (imageId, data) => {
+              const c = m.snapshotCaller(imageId);
+              if (!c) throw new Error(`No requester known for snapshot image ${imageId}`);
+              try {
+                await m.images.upload(c, imageId, data);
+              } finally {
+                m.forgetSnapshot(imageId);
+              }
+            },
+          },
+        });
+        const hello = new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 5000);
+          const l = (r: AgentReport) => {
+            if (r.kind === 'hello') {
+              clearTimeout(t);
+              m.listeners.delete(l);
+              resolve();
+            }
+          };
+          m.listeners.add(l);
+        });
+        await agent.start();
+        await hello;
+      }
+      await m.recover();
+      timer = setInterval(() => void m.track(m.checkHosts()), 15_000);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await agent?.stop();
+      await mgr?.stop();
+    },
+  };
+  return mod;
+}
