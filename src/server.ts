@@ -17,10 +17,11 @@ import {
 import type { BootstrapResult } from './services/identity/bootstrap.js';
 import { imageService } from './services/image/index.js';
 import { networkService } from './services/network/index.js';
+import { computeService } from './services/compute/index.js';
 
 /** The services mounted beside identity. Each new service adds itself here. */
 export function defaultServices(): ServiceModule[] {
-  return [imageService(), networkService()];
+  return [imageService(), networkService(), computeService()];
 }
 
 export interface Server {
