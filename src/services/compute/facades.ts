@@ -39,7 +39,10 @@ interface ImageManagerLike {
 
 /** Adapter over ctx.services.image (`{ manager: ImageManager }`). */
 export class Images {
-  constructor(private readonly facade: unknown) {}
+  constructor(private readonly resolve: () => unknown) {}
+  private get facade(): unknown {
+    return this.resolve();
+  }
 
   private get mgr(): ImageManagerLike | undefined {
     const m = (this.facade as { manager?: ImageManagerLike } | undefined)?.manager;
@@ -139,7 +142,10 @@ interface NetworkFacadeLike {
 
 /** Adapter over ctx.services.network. */
 export class Networks {
-  constructor(private readonly facade: unknown) {}
+  constructor(private readonly resolve: () => unknown) {}
+  private get facade(): unknown {
+    return this.resolve();
+  }
 
   get api(): NetworkFacadeLike | undefined {
     const f = this.facade as NetworkFacadeLike | undefined;

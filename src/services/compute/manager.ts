@@ -142,8 +142,8 @@ export class ComputeManager {
     readonly opts: ComputeOptions,
     services: Record<string, unknown>,
   ) {
-    this.images = new Images(services.image);
-    this.networks = new Networks(services.network);
+    this.images = new Images(() => services.image);
+    this.networks = new Networks(() => services.network);
   }
 
   start(): void {
