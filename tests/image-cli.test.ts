@@ -84,7 +84,12 @@ describe.skipIf(!hasCli)('openstack CLI against stackbox up (image)', () => {
         clouds,
       ],
       {
-        env: { ...process.env, STACKBOX_ADMIN_PASSWORD: PASSWORD, STACKBOX_LOG_LEVEL: 'warn' },
+        env: {
+          ...process.env,
+          STACKBOX_ADMIN_PASSWORD: PASSWORD,
+          STACKBOX_LOG_LEVEL: 'warn',
+          STACKBOX_TEST_IMAGE: 'false',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

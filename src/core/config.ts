@@ -90,7 +90,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     publicUrl,
     dataDir,
     cacheDir: resolve(env.STACKBOX_CACHE ?? join(homedir(), '.cache', 'stackbox')),
-    registerTestImage: input.testImage ?? env.STACKBOX_TEST_IMAGE !== 'false',
+    registerTestImage: input.testImage !== false && env.STACKBOX_TEST_IMAGE !== 'false',
     databaseUrl,
     adminPassword: input.adminPassword || env.STACKBOX_ADMIN_PASSWORD || undefined,
     region: env.STACKBOX_REGION ?? 'RegionOne',
