@@ -119,7 +119,7 @@ export function networkService(opts: { driver?: NetworkDriver } = {}): ServiceMo
       return facade(manager, wiring, agent, driver);
     },
     async stop() {
-      wiring?.stop();
+      await wiring?.stop();
       agent?.stop();
     },
   };
@@ -131,7 +131,7 @@ function facade(
   agent: NetworkAgent,
   driver: NetworkDriver,
 ): NetworkFacade {
-  const service = m.serviceCaller('');
+  const service = m.serviceCaller();
   const member = (projectId: string): Caller => ({
     creds: {
       roles: ['member', 'reader'],

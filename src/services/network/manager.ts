@@ -61,7 +61,8 @@ export interface Caller {
 /** What changed, for the wiring layer (agent documents are rebuilt from the database, coalesced). */
 export interface ChangeSink {
   network(id: string): void;
-  port(id: string, networkId: string, deleted?: boolean): void;
+  /** A port changed; `groups` are security groups it left (their member address sets change). */
+  port(id: string, networkId: string, deleted?: boolean, groups?: string[]): void;
   router(id: string, deleted?: boolean): void;
   securityGroup(id: string, deleted?: boolean): void;
 }
@@ -323,8 +324,8 @@ export class NetworkManager {
     };
   }
 
-  /** A caller with every right (the facade other services use). */
-  serviceCaller(projectId: string): Caller {
+  /** A caller with every right (the facade other services use); project-scoped, as the policies require. */
+  serviceCaller(projectId = 'stackbox-service'): Caller {
     return {
       creds: {
         roles: ['admin', 'member', 'reader', 'service'],
@@ -1878,12 +1879,14 @@ export class NetworkManager {
         'AddressPairAndPortSecurityRequired',
         'Port Security must be enabled in order to have allowed address pairs on a port.',
       );
+    const leftGroups: string[] = [];
     const fixed = b.fixed_ips === undefined ? undefined : this.parseFixedIps(b.fixed_ips);
     await this.store.tx(async (trx) => {
       let sgs: string[] | undefined;
       if (b.security_groups !== undefined)
         sgs = b.security_groups === null ? [] : await this.resolveSgs(row.project_id, b.security_groups, trx);
       const currentSgs = (await this.store.portSecurityGroups([id], trx)).map((x) => x.security_group_id);
+      leftGroups.push(...currentSgs);
       if (!portSecurity && (sgs ?? currentSgs).length)
         throw conflict(
           'PortSecurityPortHasSecurityGroup',
@@ -1945,7 +1948,7 @@ export class NetworkManager {
         if (toAllocate.length) await this.allocateFixedIps(portRow, toAllocate, subnets, trx);
       }
     });
-    this.changes.port(id, row.network_id);
+    this.changes.port(id, row.network_id, false, leftGroups);
     return this.viewOf(c, 'port', id);
   }
 
@@ -1964,7 +1967,9 @@ export class NetworkManager {
   /** Delete a port row with its addresses, floating IP associations and tags. */
   private async removePort(row: Row): Promise<void> {
     const routers: string[] = [];
+    const groups: string[] = [];
     await this.store.tx(async (trx) => {
+      for (const g of await this.store.portSecurityGroups([row.id], trx)) groups.push(g.security_group_id);
       const fips = await this.store.list(
         'net_floatingips',
         { where: [{ eq: 'fixed_port_id', values: [row.id] }] },
@@ -1982,7 +1987,7 @@ export class NetworkManager {
       await this.store.removeTag('port', row.id, undefined, trx);
       await this.store.delete('net_ports', [{ eq: 'id', values: [row.id] }], trx);
     });
-    this.changes.port(row.id, row.network_id, true);
+    this.changes.port(row.id, row.network_id, true, groups);
     for (const r of uniq(routers)) this.changes.router(r);
   }
 

@@ -18,17 +18,19 @@ import {
 } from './manager.js';
 import type { NetworkStore, Row } from './store.js';
 
-const DELAY_MS = 5;
+/** Coalescing window: a burst of changes to one network or group becomes one document. */
+const DELAY_MS = 20;
+
+/** addressset: a group's rules changed (its ports and members are sent); members: only its members changed. */
+type Kind = 'network' | 'port' | 'router' | 'addressset' | 'members';
 
 export class Wiring implements ChangeSink {
-  private dirty = new Map<
-    string,
-    { kind: 'network' | 'port' | 'router' | 'addressset'; id: string; networkId?: string; deleted?: boolean }
-  >();
+  private dirty = new Map<string, { kind: Kind; id: string; networkId?: string; deleted?: boolean }>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private pendingStatus = new Set<Promise<void>>();
   private unsubscribe?: () => void;
+  private stopped = false;
   manager?: NetworkManager;
 
   constructor(
@@ -40,6 +42,7 @@ export class Wiring implements ChangeSink {
   start(): void {
     this.unsubscribe = this.bus.subscribe(STATUS_SUBJECT, (m) => {
       const s = m as StatusMessage;
+      if (this.stopped) return;
       const p = (this.manager?.setStatus(s.kind, s.id, s.status) ?? Promise.resolve())
         .catch((err) => this.log?.warn({ err }, 'network status update failed'))
         .finally(() => this.pendingStatus.delete(p));
@@ -47,9 +50,13 @@ export class Wiring implements ChangeSink {
     });
   }
 
-  stop(): void {
+  /** Stop publishing; waits for a publish or status write in progress (the database closes next). */
+  async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.unsubscribe?.();
+    await this.flushing;
+    await Promise.all([...this.pendingStatus]);
   }
 
   // ---- ChangeSink
@@ -57,8 +64,10 @@ export class Wiring implements ChangeSink {
   network(id: string): void {
     this.mark({ kind: 'network', id });
   }
-  port(id: string, networkId: string, deleted?: boolean): void {
+  port(id: string, networkId: string, deleted?: boolean, groups: string[] = []): void {
     this.mark({ kind: 'port', id, networkId, deleted });
+    // Groups the port left (or was in, when deleted): their address sets change.
+    for (const g of groups) this.mark({ kind: 'members', id: g });
     // The DHCP server and the groups' address sets follow the ports.
     this.mark({ kind: 'network', id: networkId });
   }
@@ -69,16 +78,14 @@ export class Wiring implements ChangeSink {
     this.mark({ kind: 'addressset', id, deleted });
   }
 
-  private mark(m: {
-    kind: 'network' | 'port' | 'router' | 'addressset';
-    id: string;
-    networkId?: string;
-    deleted?: boolean;
-  }) {
+  private mark(m: { kind: Kind; id: string; networkId?: string; deleted?: boolean }) {
     const key = `${m.kind}:${m.id}`;
     const prev = this.dirty.get(key);
     this.dirty.set(key, { ...prev, ...m, deleted: m.deleted ?? prev?.deleted });
-    this.timer ??= setTimeout(() => void this.flush(), DELAY_MS);
+    if (this.stopped) return;
+    this.timer ??= setTimeout(() => {
+      this.flush().catch((err) => this.log?.warn({ err }, 'publishing network documents failed'));
+    }, DELAY_MS);
   }
 
   /** Publish every pending document now. */
@@ -88,8 +95,10 @@ export class Wiring implements ChangeSink {
     while (this.flushing) await this.flushing;
     const batch = [...this.dirty.values()];
     this.dirty.clear();
-    if (batch.length === 0) return;
-    this.flushing = this.publish(batch).finally(() => (this.flushing = undefined));
+    if (batch.length === 0 || this.stopped) return;
+    this.flushing = this.publish(batch)
+      .catch((err) => this.log?.warn({ err }, 'publishing network documents failed'))
+      .finally(() => (this.flushing = undefined));
     await this.flushing;
   }
 
@@ -109,7 +118,9 @@ export class Wiring implements ChangeSink {
     batch: { kind: string; id: string; networkId?: string; deleted?: boolean }[],
   ): Promise<void> {
     // Ports whose groups changed need their rules again; groups whose ports changed need their members again.
-    const groups = new Set(batch.filter((b) => b.kind === 'addressset').map((b) => b.id));
+    const groups = new Set(
+      batch.filter((b) => b.kind === 'addressset' || b.kind === 'members').map((b) => b.id),
+    );
     const ports = new Set(batch.filter((b) => b.kind === 'port').map((b) => b.id));
     const portSgs = await this.store.portSecurityGroups([...ports]);
     for (const r of portSgs) groups.add(r.security_group_id);
