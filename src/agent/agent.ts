@@ -301,7 +301,7 @@ export class HostAgent {
         return;
       }
       case 'resize_revert':
-        return simple('resize_reverting', () => d.resize(t.uuid, t.flavor), 'active');
+        return simple('resize_reverting', () => d.resize(t.uuid, t.flavor), 'active', 'error');
       case 'snapshot': {
         this.state({ ...base, expectTaskState: ['image_snapshot'], taskState: 'image_pending_upload' });
         try {

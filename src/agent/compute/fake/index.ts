@@ -89,6 +89,7 @@ interface FakeVm {
   vifs: VifSpec[];
   bootCount: number;
   createdAt: number;
+  prevFlavor?: InstanceSpec['flavor'];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -351,9 +352,11 @@ export class FakeDriver implements ComputeDriver {
   async resize(uuid: string, flavor: InstanceSpec['flavor']): Promise<void> {
     const vm = this.vm(uuid);
     await this.step('resize', vm.spec.metadata);
-    if (flavor.rootGb < vm.spec.flavor.rootGb && flavor.rootGb !== 0)
+    // A root disk only grows, except back to the flavor it had (revert keeps the old disk, as Nova does).
+    if (flavor.rootGb < vm.spec.flavor.rootGb && flavor.id !== vm.prevFlavor?.id)
       throw new DriverError('Resizing a root disk down is not supported.', 'Unsupported');
     const wasRunning = vm.power === PowerState.RUNNING;
+    vm.prevFlavor = vm.spec.flavor;
     vm.spec = { ...vm.spec, flavor };
     this.log(vm, `resize: flavor ${flavor.name} (${flavor.vcpus} vCPU, ${flavor.memoryMb} MB)`);
     if (wasRunning) this.bootLog(vm);

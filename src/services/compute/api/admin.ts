@@ -393,9 +393,7 @@ export function adminRoutes(app: FastifyInstance, mgr: ComputeManager, base: str
       };
     },
   );
-  async function oneHypervisor(
-    req: FastifyRequest,
-  ): Promise<{
+  async function oneHypervisor(req: FastifyRequest): Promise<{
     h: HostRow;
     up: boolean;
     usage: { host: string; count: number; vcpus: number; memory_mb: number; disk_gb: number };
