@@ -1,0 +1,802 @@
+/**
+ * The QEMU/KVM compute driver: one `qemu-system-x86_64` process per instance, managed over QMP.
+ *
+ * Per instance, under <stateDir>/<uuid>/: `disk` (qcow2 overlay on a cached base image), optional
+ * `disk.eph0` / `disk.swap`, `disk.config` (config drive), `console.log` (serial console, also on
+ * `serial.sock`), `qmp.sock`, `pid`, `state` (suspend image) and `instance.json` (everything needed
+ * to start it again). QEMU runs daemonized, so a restart of the agent never stops a VM; `init()`
+ * re-adopts every instance by pidfile and QMP socket.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, hostname, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import {
+  DriverError,
+  InstanceNotFound,
+  PowerState,
+  type ComputeDriver,
+  type ConsoleUrl,
+  type DriverCapabilities,
+  type HostInfo,
+  type InstanceInfo,
+  type InstanceSpec,
+  type RebootType,
+  type SnapshotSink,
+  type VifSpec,
+  type VolumeSpec,
+} from '../driver.js';
+import { probeAccel, type AccelChoice } from './accel.js';
+import { buildConfigDrive } from './configdrive.js';
+import { QmpClient } from './qmp.js';
+
+/** Where image bytes come from (the agent connects it to the image service). */
+export type ImageFetcher = (
+  imageId: string,
+) => Promise<{ data: AsyncIterable<Buffer>; format: string; checksum?: string }>;
+
+export interface QemuDriverOptions {
+  stateDir: string;
+  fetchImage: ImageFetcher;
+  qemuBinary?: string;
+  qemuImg?: string;
+  /** Force an accelerator; default: probed (KVM only where it really works). */
+  accel?: 'kvm' | 'tcg';
+  /** Boots at once (QEMU start → guest settled); others wait. Default: half the cores, at least 1. */
+  maxConcurrentBoots?: number;
+  /** How long a boot holds its slot after QEMU runs (TCG boots take a core for seconds). */
+  bootSettleMs?: number;
+  /** Always attach a config drive (until a metadata service exists on the instance's network). */
+  forceConfigDrive?: boolean;
+  /** Seconds a graceful shutdown (ACPI) may take before it is forced. */
+  shutdownTimeoutSeconds?: number;
+  vncListen?: string;
+  log?: { info: (o: unknown, m?: string) => void; warn: (o: unknown, m?: string) => void };
+}
+
+interface Saved {
+  spec: InstanceSpec;
+  vncDisplay: number;
+  /** Volumes and interfaces attached after boot, re-attached when the VM is started again. */
+  volumes: VolumeSpec[];
+  extraVifs: VifSpec[];
+  suspended?: boolean;
+  powerOff?: boolean;
+}
+
+const ROOT_PORTS = 8;
+
+function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = opts.timeoutMs ? setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', (e) => reject(new DriverError(`${cmd}: ${e.message}`)));
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else
+        reject(
+          new DriverError(
+            `${cmd} ${args[0] ?? ''} failed: ${(err || out).trim().split('\n').slice(-3).join(' ')}`,
+          ),
+        );
+    });
+  });
+}
+
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+class Semaphore {
+  private queue: (() => void)[] = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.queue.push(r));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.queue.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}
+
+export class QemuDriver implements ComputeDriver {
+  readonly type = 'qemu';
+  readonly capabilities: DriverCapabilities = {
+    supportsPause: true,
+    supportsSuspend: true,
+    supportsSnapshot: true,
+    supportsRescue: false,
+    supportsAttachVolume: true,
+    supportsAttachInterface: true,
+    supportsResize: true,
+    supportsConsoleOutput: true,
+    consoleProtocols: ['vnc'],
+    imageFormats: ['qcow2', 'raw'],
+    survivesAgentRestart: true,
+  };
+  accelChoice?: AccelChoice;
+  private readonly o: Required<Omit<QemuDriverOptions, 'accel' | 'log'>> &
+    Pick<QemuDriverOptions, 'accel' | 'log'>;
+  private qmps = new Map<string, QmpClient>();
+  private boots: Semaphore;
+  private baseLocks = new Map<string, Promise<string>>();
+
+  constructor(opts: QemuDriverOptions) {
+    this.o = {
+      qemuBinary: 'qemu-system-x86_64',
+      qemuImg: 'qemu-img',
+      maxConcurrentBoots: Math.max(1, Math.floor(cpus().length / 2)),
+      bootSettleMs: 5000,
+      forceConfigDrive: true,
+      shutdownTimeoutSeconds: 30,
+      vncListen: '127.0.0.1',
+      ...opts,
+    };
+    this.boots = new Semaphore(this.o.maxConcurrentBoots);
+  }
+
+  private dir(uuid: string) {
+    return join(this.o.stateDir, uuid);
+  }
+  private saved(uuid: string): Saved {
+    const f = join(this.dir(uuid), 'instance.json');
+    if (!existsSync(f)) throw new InstanceNotFound(uuid);
+    return JSON.parse(readFileSync(f, 'utf8')) as Saved;
+  }
+  private save(uuid: string, s: Saved) {
+    const f = join(this.dir(uuid), 'instance.json');
+    writeFileSync(`${f}.tmp`, JSON.stringify(s));
+    renameSync(`${f}.tmp`, f);
+  }
+  private pid(uuid: string): number | undefined {
+    try {
+      const pid = Number(readFileSync(join(this.dir(uuid), 'pid'), 'utf8').trim());
+      return pid > 0 && pidAlive(pid) ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async init(): Promise<void> {
+    mkdirSync(join(this.o.stateDir, '_base'), { recursive: true });
+    this.accelChoice = this.o.accel
+      ? { accel: this.o.accel, hypervisorType: this.o.accel === 'kvm' ? 'KVM' : 'QEMU', reason: 'configured' }
+      : await probeAccel();
+    if (this.accelChoice.accel === 'tcg') this.o.bootSettleMs ||= 5000;
+    this.o.log?.info({ accel: this.accelChoice }, 'qemu driver accelerator');
+    // Re-adopt running VMs: connect to their QMP sockets.
+    for (const uuid of this.uuids()) {
+      if (this.pid(uuid)) await this.qmp(uuid).catch(() => undefined);
+    }
+  }
+
+  private uuids(): string[] {
+    if (!existsSync(this.o.stateDir)) return [];
+    return readdirSync(this.o.stateDir).filter(
+      (d) => d !== '_base' && existsSync(join(this.o.stateDir, d, 'instance.json')),
+    );
+  }
+
+  private async qmp(uuid: string): Promise<QmpClient> {
+    const cur = this.qmps.get(uuid);
+    if (cur) return cur;
+    const c = await QmpClient.connect(join(this.dir(uuid), 'qmp.sock'), 5000);
+    c.on('close', () => this.qmps.delete(uuid));
+    this.qmps.set(uuid, c);
+    return c;
+  }
+
+  async getHostInfo(): Promise<HostInfo> {
+    const fs = statfsSync(this.o.stateDir);
+    return {
+      hostname: hostname(),
+      hypervisorType: this.accelChoice?.hypervisorType ?? 'QEMU',
+      hypervisorVersion: 7002000,
+      hypervisorHostname: hostname(),
+      hostIp: '127.0.0.1',
+      vcpus: cpus().length,
+      memoryMb: Math.floor(totalmem() / 1048576),
+      localGb: Math.floor((fs.blocks * fs.bsize) / 1024 ** 3),
+      cpuInfo: { model: cpus()[0]?.model, accel: this.accelChoice?.accel },
+    };
+  }
+
+  async listInstances(): Promise<InstanceInfo[]> {
+    const out: InstanceInfo[] = [];
+    for (const uuid of this.uuids()) out.push(await this.getInfo(uuid));
+    return out;
+  }
+
+  async getInfo(uuid: string): Promise<InstanceInfo> {
+    const s = this.saved(uuid);
+    const name = `instance-${uuid.slice(0, 8)}`;
+    if (!this.pid(uuid))
+      return { uuid, name, powerState: s.suspended ? PowerState.SUSPENDED : PowerState.SHUTDOWN };
+    try {
+      const st = await (await this.qmp(uuid)).execute<{ status: string }>('query-status');
+      const map: Record<string, PowerState> = {
+        running: PowerState.RUNNING,
+        paused: PowerState.PAUSED,
+        shutdown: PowerState.SHUTDOWN,
+        'guest-panicked': PowerState.CRASHED,
+        'internal-error': PowerState.CRASHED,
+        inmigrate: PowerState.PAUSED,
+        postmigrate: PowerState.PAUSED,
+        prelaunch: PowerState.PAUSED,
+      };
+      return { uuid, name, powerState: map[st.status] ?? PowerState.NOSTATE };
+    } catch {
+      return { uuid, name, powerState: PowerState.NOSTATE };
+    }
+  }
+
+  // ---------------------------------------------------------------- disks
+  /** One base file per image, fetched once and verified (md5 checksum from the image service). */
+  private async base(imageId: string): Promise<{ path: string; format: string }> {
+    const meta = join(this.o.stateDir, '_base', `${imageId}.json`);
+    if (existsSync(meta)) return JSON.parse(readFileSync(meta, 'utf8')) as { path: string; format: string };
+    let pending = this.baseLocks.get(imageId);
+    if (!pending) {
+      pending = (async () => {
+        const path = join(this.o.stateDir, '_base', imageId);
+        const img = await this.o.fetchImage(imageId);
+        const md5 = createHash('md5');
+        const tmp = `${path}.part`;
+        await pipeline(
+          img.data,
+          async function* (src: AsyncIterable<Buffer>) {
+            for await (const chunk of src) {
+              md5.update(chunk);
+              yield chunk;
+            }
+          },
+          createWriteStream(tmp),
+        );
+        const sum = md5.digest('hex');
+        if (img.checksum && img.checksum !== sum) {
+          rmSync(tmp, { force: true });
+          throw new DriverError(
+            `image ${imageId} failed its checksum (${sum} != ${img.checksum})`,
+            'ImageCorrupt',
+          );
+        }
+        renameSync(tmp, path);
+        writeFileSync(meta, JSON.stringify({ path, format: img.format }));
+        return JSON.stringify({ path, format: img.format });
+      })().finally(() => this.baseLocks.delete(imageId));
+      this.baseLocks.set(imageId, pending);
+    }
+    return JSON.parse(await pending) as { path: string; format: string };
+  }
+
+  private async makeDisks(spec: InstanceSpec): Promise<void> {
+    const d = this.dir(spec.uuid);
+    if (!spec.image)
+      throw new DriverError('volume-backed instances need the block-storage service', 'Unsupported');
+    const base = await this.base(spec.image.id);
+    const root = join(d, 'disk');
+    rmSync(root, { force: true });
+    const size = spec.flavor.rootGb > 0 ? [`${spec.flavor.rootGb}G`] : [];
+    await run(this.o.qemuImg, [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-b',
+      base.path,
+      '-F',
+      base.format,
+      root,
+      ...size,
+    ]);
+    if (spec.flavor.ephemeralGb > 0)
+      await run(this.o.qemuImg, [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        join(d, 'disk.eph0'),
+        `${spec.flavor.ephemeralGb}G`,
+      ]);
+    if (spec.flavor.swapMb > 0)
+      await run(this.o.qemuImg, [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        join(d, 'disk.swap'),
+        `${spec.flavor.swapMb}M`,
+      ]);
+    if (spec.configDrive || this.o.forceConfigDrive) {
+      await buildConfigDrive(
+        {
+          uuid: spec.uuid,
+          name: spec.name,
+          hostname: spec.hostname,
+          projectId: spec.projectId,
+          availabilityZone: spec.availabilityZone,
+          metadata: spec.metadata,
+          keyName: spec.keyName,
+          publicKey: spec.publicKey,
+          userData: spec.userData,
+          networks: spec.networkInfo.map((v) => ({
+            portId: v.portId,
+            networkId: v.networkId,
+            mac: v.mac,
+            fixedIps: v.fixedIps,
+          })),
+        },
+        join(d, 'disk.config'),
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- process
+  private tap(portId: string) {
+    return `tap${portId.slice(0, 11)}`;
+  }
+
+  private args(uuid: string, s: Saved, incoming?: string): string[] {
+    const spec = s.spec;
+    const d = this.dir(uuid);
+    const kvm = this.accelChoice?.accel === 'kvm';
+    const a = [
+      '-name',
+      `guest=instance-${uuid.slice(0, 8)},debug-threads=on`,
+      '-uuid',
+      uuid,
+      '-machine',
+      'q35',
+      '-accel',
+      kvm ? 'kvm' : 'tcg,tb-size=32',
+      '-cpu',
+      kvm ? 'host' : 'max',
+      '-smp',
+      String(spec.flavor.vcpus),
+      '-m',
+      String(spec.flavor.memoryMb),
+      '-nodefaults',
+      '-no-user-config',
+      '-no-shutdown',
+      '-display',
+      'none',
+      '-device',
+      'VGA',
+      '-vnc',
+      `${this.o.vncListen}:${s.vncDisplay},websocket=${5700 + s.vncDisplay}`,
+      '-chardev',
+      `socket,id=ser0,path=${join(d, 'serial.sock')},server=on,wait=off,logfile=${join(d, 'console.log')},logappend=on`,
+      '-serial',
+      'chardev:ser0',
+      '-qmp',
+      `unix:${join(d, 'qmp.sock')},server=on,wait=off`,
+      '-pidfile',
+      join(d, 'pid'),
+      '-daemonize',
+    ];
+    for (let i = 1; i <= ROOT_PORTS; i++)
+      a.push('-device', `pcie-root-port,id=rp${i},chassis=${i},slot=${i}`);
+    a.push(
+      '-drive',
+      `file=${join(d, 'disk')},if=none,id=root,format=qcow2,discard=unmap`,
+      '-device',
+      'virtio-blk-pci,drive=root,bootindex=0',
+    );
+    if (existsSync(join(d, 'disk.eph0')))
+      a.push(
+        '-drive',
+        `file=${join(d, 'disk.eph0')},if=none,id=eph0,format=qcow2`,
+        '-device',
+        'virtio-blk-pci,drive=eph0',
+      );
+    if (existsSync(join(d, 'disk.swap')))
+      a.push(
+        '-drive',
+        `file=${join(d, 'disk.swap')},if=none,id=swap,format=qcow2`,
+        '-device',
+        'virtio-blk-pci,drive=swap',
+      );
+    if (existsSync(join(d, 'disk.config')))
+      a.push(
+        '-drive',
+        `file=${join(d, 'disk.config')},if=none,id=config,format=raw,readonly=on`,
+        '-device',
+        'virtio-blk-pci,drive=config',
+      );
+    [...spec.networkInfo, ...s.extraVifs].forEach((v, i) => {
+      a.push(
+        '-netdev',
+        `tap,id=net${i},ifname=${this.tap(v.portId)},script=no,downscript=no`,
+        '-device',
+        `virtio-net-pci,netdev=net${i},mac=${v.mac},romfile=`,
+      );
+    });
+    if (incoming) a.push('-incoming', incoming);
+    return a;
+  }
+
+  private async freeDisplay(): Promise<number> {
+    const used = new Set(
+      this.uuids().map((u) => {
+        try {
+          return this.saved(u).vncDisplay;
+        } catch {
+          return -1;
+        }
+      }),
+    );
+    for (let n = 10; n < 1000; n++) if (!used.has(n)) return n;
+    throw new DriverError('no free VNC display', 'NoResources');
+  }
+
+  /** Start QEMU for a saved instance and wait until QMP answers; optionally attach hot-plugged volumes again. */
+  private async launch(uuid: string, s: Saved, incoming?: string): Promise<void> {
+    const release = await this.boots.acquire();
+    try {
+      rmSync(join(this.dir(uuid), 'pid'), { force: true });
+      await run(this.o.qemuBinary, this.args(uuid, s, incoming), { timeoutMs: 60_000 });
+      const q = await this.qmp(uuid);
+      for (const v of s.volumes) await this.plugVolume(q, v);
+      setTimeout(release, incoming ? 0 : this.o.bootSettleMs).unref();
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  private async kill(uuid: string): Promise<void> {
+    const q = this.qmps.get(uuid);
+    const pid = this.pid(uuid);
+    if (q) {
+      await q.execute('quit').catch(() => undefined);
+      q.close();
+      this.qmps.delete(uuid);
+    }
+    if (pid) {
+      for (let i = 0; i < 50 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+      if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    rmSync(join(this.dir(uuid), 'pid'), { force: true });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+  async spawn(spec: InstanceSpec): Promise<void> {
+    if (existsSync(join(this.dir(spec.uuid), 'instance.json')) && this.pid(spec.uuid)) {
+      throw new DriverError(`instance ${spec.uuid} already exists`, 'InstanceExists');
+    }
+    mkdirSync(this.dir(spec.uuid), { recursive: true });
+    try {
+      await this.makeDisks(spec);
+      const s: Saved = { spec, vncDisplay: await this.freeDisplay(), volumes: [], extraVifs: [] };
+      this.save(spec.uuid, s);
+      await this.launch(spec.uuid, s);
+    } catch (e) {
+      await this.destroy(spec.uuid);
+      throw e instanceof DriverError ? e : new DriverError(String((e as Error).message ?? e), 'SpawnFailed');
+    }
+  }
+
+  async destroy(uuid: string): Promise<void> {
+    await this.kill(uuid);
+    rmSync(this.dir(uuid), { recursive: true, force: true });
+  }
+
+  private async gracefulShutdown(uuid: string, timeoutSeconds: number): Promise<boolean> {
+    const q = await this.qmp(uuid);
+    const st = await q.execute<{ status: string }>('query-status');
+    if (st.status === 'shutdown') return true;
+    const down = q.waitEvent('SHUTDOWN', timeoutSeconds * 1000).then(
+      () => true,
+      () => false,
+    );
+    await q.execute('system_powerdown');
+    return down;
+  }
+
+  async reboot(uuid: string, type: RebootType): Promise<void> {
+    const s = this.saved(uuid);
+    if (!this.pid(uuid) || s.suspended) {
+      s.suspended = false;
+      s.powerOff = false;
+      rmSync(join(this.dir(uuid), 'state'), { force: true });
+      this.save(uuid, s);
+      await this.launch(uuid, s);
+      return;
+    }
+    const q = await this.qmp(uuid);
+    if (type === 'SOFT') await this.gracefulShutdown(uuid, this.o.shutdownTimeoutSeconds);
+    await q.execute('system_reset');
+    await q.execute('cont');
+  }
+
+  async powerOff(uuid: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
+    const s = this.saved(uuid);
+    if (this.pid(uuid)) {
+      await this.gracefulShutdown(uuid, opts.timeoutSeconds ?? this.o.shutdownTimeoutSeconds).catch(
+        () => false,
+      );
+      await this.kill(uuid);
+    }
+    s.powerOff = true;
+    this.save(uuid, s);
+  }
+
+  async powerOn(uuid: string): Promise<void> {
+    const s = this.saved(uuid);
+    if (this.pid(uuid)) {
+      const q = await this.qmp(uuid);
+      const st = await q.execute<{ status: string }>('query-status');
+      if (st.status === 'running') return;
+      if (st.status === 'shutdown') await q.execute('system_reset');
+      await q.execute('cont');
+      return;
+    }
+    s.powerOff = false;
+    this.save(uuid, s);
+    await this.launch(uuid, s);
+  }
+
+  async pause(uuid: string): Promise<void> {
+    if (!this.pid(uuid)) throw new DriverError(`instance ${uuid} is not running`, 'InvalidState');
+    await (await this.qmp(uuid)).execute('stop');
+  }
+  async unpause(uuid: string): Promise<void> {
+    if (!this.pid(uuid)) throw new DriverError(`instance ${uuid} is not running`, 'InvalidState');
+    await (await this.qmp(uuid)).execute('cont');
+  }
+
+  /** Save the RAM to `state` (QMP migrate to a file) and stop the process; resume restores it. */
+  async suspend(uuid: string): Promise<void> {
+    const s = this.saved(uuid);
+    if (!this.pid(uuid)) throw new DriverError(`instance ${uuid} is not running`, 'InvalidState');
+    const q = await this.qmp(uuid);
+    const state = join(this.dir(uuid), 'state');
+    await q.execute('stop');
+    await q.execute('migrate', { uri: `exec:cat > ${state}` });
+    for (let i = 0; i < 600; i++) {
+      const m = await q.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
+      if (m.status === 'completed') break;
+      if (m.status === 'failed')
+        throw new DriverError(`suspend failed: ${m['error-desc'] ?? 'migration failed'}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    s.suspended = true;
+    this.save(uuid, s);
+    await this.kill(uuid);
+  }
+
+  async resume(uuid: string): Promise<void> {
+    const s = this.saved(uuid);
+    if (!s.suspended) throw new DriverError(`instance ${uuid} is not suspended`, 'InvalidState');
+    const state = join(this.dir(uuid), 'state');
+    await this.launch(uuid, s, `exec:cat ${state}`);
+    const q = await this.qmp(uuid);
+    for (let i = 0; i < 600; i++) {
+      const st = await q.execute<{ status: string }>('query-status');
+      if (st.status !== 'inmigrate') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await q.execute('cont');
+    s.suspended = false;
+    this.save(uuid, s);
+    rmSync(state, { force: true });
+  }
+
+  async snapshot(uuid: string, sink: SnapshotSink): Promise<void> {
+    const disk = join(this.dir(uuid), 'disk');
+    if (!existsSync(disk)) throw new InstanceNotFound(uuid);
+    const out = join(this.dir(uuid), 'snapshot.qcow2');
+    const running = this.pid(uuid) ? await this.getInfo(uuid) : undefined;
+    const q = running?.powerState === PowerState.RUNNING ? await this.qmp(uuid) : undefined;
+    try {
+      // Pause for a consistent copy of the chain, then let the guest run again while the bytes upload.
+      await q?.execute('stop');
+      try {
+        await run(this.o.qemuImg, ['convert', '-U', '-O', 'qcow2', disk, out]);
+      } finally {
+        await q?.execute('cont');
+      }
+      await sink(createReadStream(out), { diskFormat: 'qcow2' });
+    } finally {
+      rmSync(out, { force: true });
+    }
+  }
+
+  async resize(uuid: string, flavor: InstanceSpec['flavor']): Promise<void> {
+    const s = this.saved(uuid);
+    const wasRunning = !!this.pid(uuid);
+    if (wasRunning) await this.powerOff(uuid);
+    if (flavor.rootGb > s.spec.flavor.rootGb)
+      await run(this.o.qemuImg, ['resize', '-q', join(this.dir(uuid), 'disk'), `${flavor.rootGb}G`]);
+    s.spec.flavor = flavor;
+    s.powerOff = !wasRunning;
+    this.save(uuid, s);
+    if (wasRunning) await this.launch(uuid, s);
+  }
+
+  async rebuild(spec: InstanceSpec): Promise<void> {
+    const s = this.saved(spec.uuid);
+    await this.kill(spec.uuid);
+    s.spec = { ...spec, networkInfo: s.spec.networkInfo };
+    s.suspended = false;
+    s.powerOff = false;
+    rmSync(join(this.dir(spec.uuid), 'state'), { force: true });
+    await this.makeDisks(s.spec);
+    this.save(spec.uuid, s);
+    await this.launch(spec.uuid, s);
+  }
+
+  async rescue(): Promise<void> {
+    throw new DriverError('rescue is not supported by the qemu driver yet', 'Unsupported');
+  }
+  async unrescue(): Promise<void> {
+    throw new DriverError('rescue is not supported by the qemu driver yet', 'Unsupported');
+  }
+
+  // ---------------------------------------------------------------- hot-plug
+  private usedPorts(q: QmpClient): Promise<Set<string>> {
+    return q
+      .execute<{ name: string; type: string }[]>('qom-list', { path: '/machine/peripheral' })
+      .then((xs) => {
+        const used = new Set<string>();
+        for (const x of xs) if (x.name.startsWith('vol-') || x.name.startsWith('nic-')) used.add(x.name);
+        return used;
+      });
+  }
+
+  private async freePort(q: QmpClient): Promise<string> {
+    const pci =
+      await q.execute<{ devices: { qdev_id: string; pci_bridge?: { devices: unknown[] } }[] }[]>('query-pci');
+    for (const dev of pci[0]?.devices ?? []) {
+      if (/^rp\d+$/.test(dev.qdev_id) && (dev.pci_bridge?.devices ?? []).length === 0) return dev.qdev_id;
+    }
+    throw new DriverError('no free PCIe slot for hot-plug', 'NoResources');
+  }
+
+  private async plugVolume(q: QmpClient, v: VolumeSpec): Promise<void> {
+    const node = `vol-${v.volumeId.slice(0, 20)}`;
+    const path = String(v.connection.path ?? v.connection.device_path ?? '');
+    if (!path) throw new DriverError(`volume ${v.volumeId} has no file path`, 'VolumeUnusable');
+    const format = String(v.connection.format ?? 'raw');
+    await q.execute('blockdev-add', {
+      driver: format,
+      'node-name': node,
+      file: { driver: 'file', filename: path },
+    });
+    try {
+      await q.execute('device_add', {
+        driver: 'virtio-blk-pci',
+        id: node,
+        drive: node,
+        bus: await this.freePort(q),
+        serial: (v.serial ?? v.volumeId).slice(0, 20),
+      });
+    } catch (e) {
+      await q.execute('blockdev-del', { 'node-name': node }).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async attachVolume(uuid: string, volume: VolumeSpec): Promise<void> {
+    const s = this.saved(uuid);
+    if (s.volumes.some((v) => v.volumeId === volume.volumeId)) return;
+    if (this.pid(uuid)) await this.plugVolume(await this.qmp(uuid), volume);
+    s.volumes.push(volume);
+    this.save(uuid, s);
+  }
+
+  async detachVolume(uuid: string, volumeId: string): Promise<void> {
+    const s = this.saved(uuid);
+    const node = `vol-${volumeId.slice(0, 20)}`;
+    if (this.pid(uuid)) {
+      const q = await this.qmp(uuid);
+      if ((await this.usedPorts(q)).has(node)) {
+        const gone = q.waitEvent('DEVICE_DELETED', 30_000, (d) => d.device === node);
+        await q.execute('device_del', { id: node });
+        await gone;
+      }
+      await q.execute('blockdev-del', { 'node-name': node }).catch(() => undefined);
+    }
+    s.volumes = s.volumes.filter((v) => v.volumeId !== volumeId);
+    this.save(uuid, s);
+  }
+
+  async attachInterface(uuid: string, vif: VifSpec): Promise<void> {
+    const s = this.saved(uuid);
+    if ([...s.spec.networkInfo, ...s.extraVifs].some((v) => v.portId === vif.portId)) return;
+    if (this.pid(uuid)) {
+      const q = await this.qmp(uuid);
+      const id = `nic-${vif.portId.slice(0, 20)}`;
+      await q.execute('netdev_add', {
+        type: 'tap',
+        id,
+        ifname: this.tap(vif.portId),
+        script: 'no',
+        downscript: 'no',
+      });
+      await q.execute('device_add', {
+        driver: 'virtio-net-pci',
+        id,
+        netdev: id,
+        mac: vif.mac,
+        bus: await this.freePort(q),
+        romfile: '',
+      });
+    }
+    s.extraVifs.push(vif);
+    this.save(uuid, s);
+  }
+
+  async detachInterface(uuid: string, portId: string): Promise<void> {
+    const s = this.saved(uuid);
+    const id = `nic-${portId.slice(0, 20)}`;
+    if (this.pid(uuid)) {
+      const q = await this.qmp(uuid);
+      if ((await this.usedPorts(q)).has(id)) {
+        const gone = q.waitEvent('DEVICE_DELETED', 30_000, (d) => d.device === id);
+        await q.execute('device_del', { id });
+        await gone;
+        await q.execute('netdev_del', { id }).catch(() => undefined);
+      }
+    }
+    s.extraVifs = s.extraVifs.filter((v) => v.portId !== portId);
+    this.save(uuid, s);
+  }
+
+  // ---------------------------------------------------------------- consoles
+  async getConsoleOutput(uuid: string, lines?: number): Promise<string> {
+    this.saved(uuid);
+    let text = '';
+    try {
+      text = readFileSync(join(this.dir(uuid), 'console.log'), 'utf8');
+    } catch {
+      text = '';
+    }
+    if (lines && lines > 0)
+      text = text
+        .split('\n')
+        .slice(-lines - 1)
+        .join('\n');
+    return text;
+  }
+
+  async getConsoleUrl(uuid: string, protocol: ConsoleUrl['protocol'], type: string): Promise<ConsoleUrl> {
+    const s = this.saved(uuid);
+    if (protocol !== 'vnc')
+      throw new DriverError(`console protocol ${protocol} is not supported`, 'Unsupported');
+    return { protocol, type, url: `ws://${this.o.vncListen}:${5700 + s.vncDisplay}` };
+  }
+
+  async close(): Promise<void> {
+    for (const q of this.qmps.values()) q.close();
+    this.qmps.clear();
+  }
+}
