@@ -93,6 +93,17 @@ export const NETWORK_TYPES = ['flat', 'vlan', 'vxlan', 'local'] as const;
 const VXLAN_RANGE = [1, 65535] as const;
 const VLAN_RANGE = [1000, 2999] as const;
 
+const VNIC_TYPES = [
+  'normal',
+  'direct',
+  'macvtap',
+  'baremetal',
+  'direct-physical',
+  'virtio-forwarder',
+  'smart-nic',
+  'remote-managed',
+] as const;
+
 export const OWNER_DHCP = 'network:dhcp';
 export const OWNER_ROUTER_INTERFACE = 'network:router_interface';
 export const OWNER_ROUTER_GATEWAY = 'network:router_gateway';
@@ -347,6 +358,22 @@ export class NetworkManager {
   enforce(c: Caller, rule: string, target: Record<string, unknown>): void {
     if (!this.allowed(c, rule, target))
       throw new ApiError(403, `(rule:${rule}) is disallowed by policy`, 'PolicyNotAuthorized');
+  }
+
+  /** A transaction retried when it hits a unique constraint (a concurrent writer won), or that conflict. */
+  private async txRetry<T>(
+    onConflict: (() => ApiError) | undefined,
+    fn: (trx: Transaction<any>) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.store.tx(fn);
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        if (onConflict) throw onConflict();
+        if (attempt >= 5) throw conflict('HTTPConflict', 'Concurrent update conflict; retry the request.');
+      }
+    }
   }
 
   /** Per-attribute rules (`create_port:binding:host_id`) for the attributes given. */
@@ -881,7 +908,19 @@ export class NetworkManager {
     const azHints = b.availability_zone_hints === undefined ? [] : azList(b.availability_zone_hints);
     const id = randomUUID();
     const ts = now();
-    await this.store.tx(async (trx) => {
+    // Segment ids are unique in the database: a concurrent create that took the same VNI/VLAN is retried
+    // (allocated ids) or reported (requested ids).
+    const segConflict =
+      seg.type === 'flat' || (seg.segid !== null && seg.segid !== undefined)
+        ? () =>
+            seg.type === 'flat'
+              ? conflict(
+                  'FlatNetworkInUse',
+                  `Unable to create the flat network. Physical network ${seg.physnet} is in use.`,
+                )
+              : conflict('SegmentInUse', `Unable to create the network. Segment ${seg.segid} is in use.`)
+        : undefined;
+    await this.txRetry(segConflict, async (trx) => {
       await this.checkQuota(projectId, 'network', trx);
       const s = await this.allocateSegment(seg, trx);
       const mtu = s.network_type === 'vxlan' ? 1450 : 1500;
@@ -1688,16 +1727,7 @@ export class NetworkManager {
     const vnic =
       b['binding:vnic_type'] === undefined
         ? 'normal'
-        : v.oneOf('binding:vnic_type', b['binding:vnic_type'], [
-            'normal',
-            'direct',
-            'macvtap',
-            'baremetal',
-            'direct-physical',
-            'virtio-forwarder',
-            'smart-nic',
-            'remote-managed',
-          ]);
+        : v.oneOf('binding:vnic_type', b['binding:vnic_type'], VNIC_TYPES);
     const tags = b.tags === undefined ? [] : v.tags(b.tags);
     if (!portSecurity && pairs.length)
       throw conflict(
@@ -1797,6 +1827,11 @@ export class NetworkManager {
         break;
       } catch (e) {
         if (!mac && attempt < 3 && isUniqueViolation(e)) continue;
+        if (mac && isUniqueViolation(e))
+          throw conflict(
+            'MacAddressInUse',
+            `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`,
+          );
         throw e;
       }
     }
@@ -1856,7 +1891,7 @@ export class NetworkManager {
         b['binding:profile'] === null ? {} : v.dict('binding:profile', b['binding:profile']),
       );
     if (b['binding:vnic_type'] !== undefined)
-      patch.binding_vnic_type = v.str('binding:vnic_type', b['binding:vnic_type']);
+      patch.binding_vnic_type = v.oneOf('binding:vnic_type', b['binding:vnic_type'], VNIC_TYPES);
     const portSecurity =
       b.port_security_enabled === undefined
         ? bool(row.port_security_enabled)
@@ -1912,9 +1947,14 @@ export class NetworkManager {
         id,
         { ...patch, updated_at: now() },
         trx,
-        Number(row.revision_number),
+        ifMatch ? Number(row.revision_number) : undefined,
       );
-      if (!updated) throw new ApiError(409, `Port ${id} was changed concurrently; retry.`, 'HTTPConflict');
+      if (!updated)
+        throw new ApiError(
+          412,
+          `Constrained to ${Number(row.revision_number)}, but current revision is newer`,
+          'RevisionNumberConstraintFailed',
+        );
       if (sgs !== undefined) {
         await this.store.delete('net_port_security_groups', [{ eq: 'port_id', values: [id] }], trx);
         for (const sg of sgs)

@@ -162,11 +162,18 @@ export class Wiring implements ChangeSink {
     }
   }
 
+  /** The addresses of a group's member ports (one query: this runs for every burst of port changes). */
   private async groupAddresses(groupId: string): Promise<string[]> {
-    const members = await this.store.list('net_port_security_groups', {
-      where: [{ eq: 'security_group_id', values: [groupId] }],
+    const allocs = await this.store.list('net_ipallocations', {
+      where: [
+        {
+          in: 'port_id',
+          table: 'net_port_security_groups',
+          select: 'port_id',
+          where: [{ eq: 'security_group_id', values: [groupId] }],
+        },
+      ],
     });
-    const allocs = await this.store.allocationsFor(members.map((m) => m.port_id));
     return [...new Set(allocs.map((a) => a.ip_address as string))].sort();
   }
 
