@@ -64,6 +64,7 @@ program
   )
   .option('--no-clouds-yaml', 'do not write a clouds.yaml entry')
   .option('--log-level <level>', 'trace, debug, info, warn, error')
+  .option('--compute-driver <name>', 'auto (qemu where it can run, else fake), qemu or fake')
   .option('--no-test-image', 'do not register the cached test guest image as `stackbox-test`')
   .action(async (opts: UpOptions) => {
     const config = loadConfig(opts);

@@ -18,10 +18,22 @@ import type { BootstrapResult } from './services/identity/bootstrap.js';
 import { imageService } from './services/image/index.js';
 import { networkService } from './services/network/index.js';
 import { computeService } from './services/compute/index.js';
+import { selectComputeDriver } from './agent/compute/select.js';
 
 /** The services mounted beside identity. Each new service adds itself here. */
 export function defaultServices(): ServiceModule[] {
-  return [imageService(), networkService(), computeService()];
+  return [
+    imageService(),
+    networkService(),
+    computeService({
+      driver: (ctx) => {
+        const { driver, reason } = selectComputeDriver(ctx.config.computeDriver, ctx);
+        ctx.log.info({ computeDriver: driver?.type ?? 'fake' }, reason);
+        if (!driver && ctx.config.computeDriver === 'auto') process.stderr.write(`stackbox: ${reason}\n`);
+        return driver;
+      },
+    }),
+  ];
 }
 
 export interface Server {

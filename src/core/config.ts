@@ -10,6 +10,8 @@ export interface Config {
   dataDir: string;
   /** Cache of built artefacts such as the test guest image (`STACKBOX_CACHE`, default ~/.cache/stackbox). */
   cacheDir: string;
+  /** Compute driver of the in-process agent: qemu where it can run (auto), or forced. */
+  computeDriver: 'auto' | 'qemu' | 'fake';
   /** Register the cached test guest image as the public image `stackbox-test` at start. */
   registerTestImage: boolean;
   /** `sqlite:<path>` (default, under the data directory) or `postgres://...`. */
@@ -57,6 +59,7 @@ export interface ConfigInput {
   policyFile?: string;
   tokenExpiration?: number | string;
   testImage?: boolean;
+  computeDriver?: string;
   bcryptRounds?: number | string;
 }
 
@@ -65,6 +68,11 @@ function int(v: string | number | undefined, dflt: number): number {
   const n = typeof v === 'number' ? v : Number.parseInt(v, 10);
   if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
   return n;
+}
+
+function parseDriver(v: string): 'auto' | 'qemu' | 'fake' {
+  if (v === 'auto' || v === 'qemu' || v === 'fake') return v;
+  throw new Error(`unknown compute driver "${v}" (auto, qemu or fake)`);
 }
 
 /** Build the configuration: flags win over environment, environment over defaults. */
@@ -90,6 +98,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     publicUrl,
     dataDir,
     cacheDir: resolve(env.STACKBOX_CACHE ?? join(homedir(), '.cache', 'stackbox')),
+    computeDriver: parseDriver(input.computeDriver ?? env.STACKBOX_COMPUTE_DRIVER ?? 'auto'),
     registerTestImage: input.testImage !== false && env.STACKBOX_TEST_IMAGE !== 'false',
     databaseUrl,
     adminPassword: input.adminPassword || env.STACKBOX_ADMIN_PASSWORD || undefined,

@@ -77,6 +77,7 @@ export async function startTestCloud(
       host: '127.0.0.1',
       publicUrl: 'http://localhost',
       bcryptRounds: 4,
+      computeDriver: 'fake',
       cloudsYaml: false,
     },
     { ...opts.env },

@@ -72,6 +72,8 @@ export async function startStackbox(
         STACKBOX_LOG_LEVEL: 'warn',
         // only tests that want the cached test guest registered turn this on
         STACKBOX_TEST_IMAGE: 'false',
+        // real VMs only in the data-plane tests that ask for them
+        STACKBOX_COMPUTE_DRIVER: 'fake',
         ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

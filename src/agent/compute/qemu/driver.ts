@@ -21,6 +21,7 @@ import {
   statfsSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -109,6 +110,14 @@ const pidAlive = (pid: number) => {
     return false;
   }
 };
+
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
 
 class Semaphore {
   private queue: (() => void)[] = [];
@@ -443,6 +452,7 @@ export class QemuDriver implements ComputeDriver {
     return a;
   }
 
+  /** A VNC display whose ports (5900+n, websocket 5700+n) no instance here uses and nothing else listens on. */
   private async freeDisplay(): Promise<number> {
     const used = new Set(
       this.uuids().map((u) => {
@@ -453,7 +463,11 @@ export class QemuDriver implements ComputeDriver {
         }
       }),
     );
-    for (let n = 10; n < 1000; n++) if (!used.has(n)) return n;
+    for (let n = 10; n < 190; n++) {
+      if (used.has(n)) continue;
+      if ((await portFree(this.o.vncListen, 5900 + n)) && (await portFree(this.o.vncListen, 5700 + n)))
+        return n;
+    }
     throw new DriverError('no free VNC display', 'NoResources');
   }
 
