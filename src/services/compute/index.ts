@@ -31,8 +31,8 @@ export interface ComputeServiceOptions {
   compute?: Partial<ComputeOptions>;
   /** Run a host agent in this process (default true). */
   agent?: boolean;
-  /** The driver of the in-process agent; default: the fake driver (state kept under <data>/compute). */
-  driver?: (ctx: ServiceContext) => ComputeDriver;
+  /** The driver of the in-process agent; undefined (or no option): the fake driver (state under <data>/compute). */
+  driver?: (ctx: ServiceContext) => ComputeDriver | undefined;
   fake?: Partial<FakeDriverOptions>;
   heartbeatSeconds?: number;
   availabilityZone?: string;
