@@ -1,0 +1,77 @@
+/** Servers on networks: ports from the network service facade, addresses in Nova's shape, released on delete. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startComputeCloud, type ComputeCloud } from './helpers.js';
+
+describe('servers with networks', () => {
+  let c: ComputeCloud;
+  let p: { projectId: string; token: string };
+  let net: string;
+  beforeAll(async () => {
+    c = await startComputeCloud();
+    p = await c.projectUser('netp', 'netu');
+    let r = await c.req('POST', '/networking/v2.0/networks', {
+      token: p.token,
+      body: { network: { name: 'private' } },
+    });
+    expect(r.statusCode, r.body).toBe(201);
+    net = r.json().network.id;
+    r = await c.req('POST', '/networking/v2.0/subnets', {
+      token: p.token,
+      body: { subnet: { network_id: net, cidr: '10.1.0.0/24', ip_version: 4 } },
+    });
+    expect(r.statusCode, r.body).toBe(201);
+  });
+  afterAll(async () => c?.close());
+
+  it('boots on a network, shows fixed addresses with MACs, releases the port on delete', async () => {
+    const s = await c.boot(p.token, { name: 'netvm', networks: [{ uuid: net }] });
+    expect(s.status, JSON.stringify(s.fault)).toBe('ACTIVE');
+    const addrs = s.addresses.private;
+    expect(addrs).toEqual([
+      {
+        version: 4,
+        addr: expect.stringMatching(/^10\.1\.0\./),
+        'OS-EXT-IPS:type': 'fixed',
+        'OS-EXT-IPS-MAC:mac_addr': expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
+      },
+    ]);
+    let r = await c.req('GET', `/networking/v2.0/ports?device_id=${s.id}`, { token: p.token });
+    expect(r.json().ports).toHaveLength(1);
+    expect(r.json().ports[0].device_owner).toBe('compute:nova');
+    r = await c.nova('GET', `/servers/${s.id}/os-interface`, { token: p.token });
+    expect(r.json().interfaceAttachments[0].port_id).toBe(r.json().interfaceAttachments[0].port_id);
+    r = await c.nova('GET', `/servers/${s.id}/ips`, { token: p.token });
+    expect(r.json().addresses.private[0].addr).toBe(addrs[0].addr);
+    const out = await c.nova('POST', `/servers/${s.id}/action`, {
+      token: p.token,
+      body: { 'os-getConsoleOutput': {} },
+    });
+    expect(out.json().output).toContain(addrs[0].addr);
+    await c.nova('DELETE', `/servers/${s.id}`, { token: p.token });
+    await c.waitFor(s.id, 'DELETED', p.token);
+    r = await c.req('GET', `/networking/v2.0/ports?device_id=${s.id}`, { token: p.token });
+    expect(r.json().ports).toEqual([]);
+  });
+
+  it('a user port is bound, then unbound (not deleted) on delete; a bad network ends in ERROR', async () => {
+    let r = await c.req('POST', '/networking/v2.0/ports', {
+      token: p.token,
+      body: { port: { network_id: net, name: 'mine' } },
+    });
+    const port = r.json().port.id;
+    const s = await c.boot(p.token, { name: 'portvm', networks: [{ port }] });
+    expect(s.status, JSON.stringify(s.fault)).toBe('ACTIVE');
+    await c.nova('DELETE', `/servers/${s.id}`, { token: p.token });
+    await c.waitFor(s.id, 'DELETED', p.token);
+    r = await c.req('GET', `/networking/v2.0/ports/${port}`, { token: p.token });
+    expect(r.statusCode).toBe(200);
+    expect(r.json().port.device_id).toBe('');
+    const bad = await c.boot(p.token, {
+      name: 'badnet',
+      networks: [{ uuid: '00000000-0000-0000-0000-000000000000' }],
+    });
+    expect(bad.status).toBe('ERROR');
+    expect(bad.fault.message).toContain('Failed to allocate the network(s)');
+    await c.nova('DELETE', `/servers/${bad.id}`, { token: p.token });
+  });
+});
