@@ -112,7 +112,9 @@ describe.skipIf(!ready)('QEMU driver with the test guest', () => {
     await d.attachVolume(uuid, { volumeId: 'vol-0001-abcdef', connection: { path: vol, format: 'qcow2' } });
     await typeOnConsole('\nroot\n');
     await new Promise((r) => setTimeout(r, 3000));
-    await typeOnConsole('for b in /sys/block/vd*; do echo DISK $(basename $b) $(cat $b/serial); done\n');
+    await typeOnConsole(
+      'for b in /sys/block/vd*; do echo DISK $(basename $b) $(cat $b/serial); done; cat /root/.ssh/authorized_keys\n',
+    );
     await waitFor(
       async () => /DISK vd\w vol-0001-abcdef/.test(await d.getConsoleOutput(uuid)),
       60_000,
@@ -152,6 +154,15 @@ describe.skipIf(!ready)('QEMU driver with the test guest', () => {
     expect((await d.getInfo(uuid)).powerState).toBe(PowerState.SHUTDOWN);
     await d.powerOn(uuid);
     expect((await d.getInfo(uuid)).powerState).toBe(PowerState.RUNNING);
+    const readies = async () => ((await d.getConsoleOutput(uuid)).match(/STACKBOX-READY/g) ?? []).length;
+    await waitFor(async () => (await readies()) >= 2, 180_000, 'READY after power on');
+
+    // Soft reboot: ACPI power button, the guest powers off, QEMU resets it; it boots again.
+    await d.reboot(uuid, 'SOFT');
+    await waitFor(async () => (await readies()) >= 3, 180_000, 'READY after a soft reboot');
+    // Rebuild: a new root disk from the image, the same instance.
+    await d.rebuild(spec);
+    await waitFor(async () => (await readies()) >= 4, 180_000, 'READY after a rebuild');
 
     await d.destroy(uuid);
     await expect(d.getInfo(uuid)).rejects.toThrow(/could not be found/);

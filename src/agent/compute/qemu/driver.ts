@@ -76,6 +76,16 @@ interface Saved {
   extraVifs: VifSpec[];
   suspended?: boolean;
   powerOff?: boolean;
+  /** The host's boot id when QEMU was last started: a different one at init means the host rebooted. */
+  bootId?: string;
+}
+
+function currentBootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 const ROOT_PORTS = 8;
@@ -201,9 +211,21 @@ export class QemuDriver implements ComputeDriver {
       : await probeAccel();
     if (this.accelChoice.accel === 'tcg') this.o.bootSettleMs ||= 5000;
     this.o.log?.info({ accel: this.accelChoice }, 'qemu driver accelerator');
-    // Re-adopt running VMs: connect to their QMP sockets.
+    // Re-adopt running VMs by their QMP sockets. After a host reboot, start again the VMs that were
+    // running (a VM that died while the host stayed up is left off: Nova's power-state sync reports it).
+    const boot = currentBootId();
     for (const uuid of this.uuids()) {
-      if (this.pid(uuid)) await this.qmp(uuid).catch(() => undefined);
+      if (this.pid(uuid)) {
+        await this.qmp(uuid).catch(() => undefined);
+        continue;
+      }
+      const s = this.saved(uuid);
+      if (s.bootId && s.bootId !== boot && !s.powerOff && !s.suspended) {
+        this.o.log?.info({ uuid }, 'host rebooted: starting the instance again');
+        await this.launch(uuid, s).catch((err: unknown) =>
+          this.o.log?.warn({ err, uuid }, 'restart after host reboot failed'),
+        );
+      }
     }
   }
 
@@ -476,6 +498,8 @@ export class QemuDriver implements ComputeDriver {
     const release = await this.boots.acquire();
     try {
       rmSync(join(this.dir(uuid), 'pid'), { force: true });
+      s.bootId = currentBootId();
+      this.save(uuid, s);
       await run(this.o.qemuBinary, this.args(uuid, s, incoming), { timeoutMs: 60_000 });
       const q = await this.qmp(uuid);
       for (const v of s.volumes) await this.plugVolume(q, v);
