@@ -23,7 +23,8 @@ async function api(
       'OpenStack-API-Version': 'compute 2.79',
       ...headers,
     },
-    body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    body:
+      body === undefined ? undefined : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body),
   });
   const text = await r.text();
   return { status: r.status, headers: r.headers, json: text ? JSON.parse(text) : undefined };

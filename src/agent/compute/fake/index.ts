@@ -90,6 +90,7 @@ interface FakeVm {
   bootCount: number;
   createdAt: number;
   prevFlavor?: InstanceSpec['flavor'];
+  clock?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -169,13 +170,17 @@ export class FakeDriver implements ComputeDriver {
   }
 
   private log(vm: FakeVm, ...lines: string[]): void {
-    const t = ((Date.now() - vm.createdAt) / 1000).toFixed(6).padStart(12, ' ');
-    for (const l of lines) vm.console.push(`[${t}] ${l}`);
+    // A guest clock that advances line by line, as a kernel log's does (seconds since the last boot).
+    for (const l of lines) {
+      vm.clock = (vm.clock ?? 0) + 0.013 + (l.length % 7) * 0.021;
+      vm.console.push(`[${vm.clock.toFixed(6).padStart(12, ' ')}] ${l}`);
+    }
     if (vm.console.length > 2000) vm.console.splice(0, vm.console.length - 2000);
   }
 
   private bootLog(vm: FakeVm): void {
     vm.bootCount++;
+    vm.clock = 0;
     const s = vm.spec;
     this.log(
       vm,
