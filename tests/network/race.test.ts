@@ -70,5 +70,29 @@ for (const backend of backends) {
       expect(got).toEqual([ok[0].fixed_ips[0].ip_address]);
       void subnet;
     });
+
+    it('parallel first uses create one default group; parallel networks get distinct VNIs', async () => {
+      const api = neutron(cloud!);
+      const user = await cloud!.projectUser('race2', 'racer2');
+      const lists = await Promise.all(
+        Array.from({ length: 8 }, () => api.ok(200, 'GET', '/security-groups', user.token)),
+      );
+      const ids = new Set(lists.flatMap((l) => l.security_groups.map((g: { id: string }) => g.id)));
+      expect(ids.size).toBe(1);
+      const nets = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          api.ok(201, 'POST', '/networks', user.token, { network: { name: `v${i}` } }),
+        ),
+      );
+      const vnis = await Promise.all(
+        nets.map(
+          async (n) =>
+            (await api.ok(200, 'GET', `/networks/${n.network.id}`, cloud!.adminToken)).network[
+              'provider:segmentation_id'
+            ],
+        ),
+      );
+      expect(new Set(vnis).size).toBe(12);
+    });
   });
 }

@@ -371,7 +371,7 @@ export class NetworkManager {
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;
         if (onConflict) throw onConflict();
-        if (attempt >= 5) throw conflict('HTTPConflict', 'Concurrent update conflict; retry the request.');
+        if (attempt >= 10) throw conflict('HTTPConflict', 'Concurrent update conflict; retry the request.');
       }
     }
   }
@@ -1070,8 +1070,15 @@ export class NetworkManager {
         )
       ).map((r) => Number(r.segmentation_id)),
     );
-    for (let i = lo; i <= hi; i++)
-      if (!used.has(i)) return { network_type: type, physical_network: physnet, segmentation_id: i };
+    // A random one of the first free ids, so concurrent creates rarely collide (a collision is retried).
+    const free: number[] = [];
+    for (let i = lo; i <= hi && free.length < 32; i++) if (!used.has(i)) free.push(i);
+    if (free.length)
+      return {
+        network_type: type,
+        physical_network: physnet,
+        segmentation_id: free[Math.floor(Math.random() * free.length)]!,
+      };
     throw conflict(
       'NoNetworkAvailable',
       'Unable to create the network. No tenant network is available for allocation.',

@@ -22,6 +22,9 @@ import type { NetworkStore, Row } from './store.js';
 const DELAY_MS = 20;
 
 /** addressset: a group's rules changed (its ports and members are sent); members: only its members changed. */
+/** Address sets (every member of a group) are rebuilt at most this often. */
+const SET_DELAY_MS = 250;
+
 type Kind = 'network' | 'port' | 'router' | 'addressset' | 'members';
 
 export class Wiring implements ChangeSink {
@@ -31,6 +34,9 @@ export class Wiring implements ChangeSink {
   private pendingStatus = new Set<Promise<void>>();
   private unsubscribe?: () => void;
   private stopped = false;
+  private dirtySets = new Set<string>();
+  private setTimer?: NodeJS.Timeout;
+  private flushingSets?: Promise<void>;
   manager?: NetworkManager;
 
   constructor(
@@ -54,8 +60,10 @@ export class Wiring implements ChangeSink {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.setTimer);
     this.unsubscribe?.();
     await this.flushing;
+    await this.flushingSets;
     await Promise.all([...this.pendingStatus]);
   }
 
@@ -106,11 +114,12 @@ export class Wiring implements ChangeSink {
   async settle(agent: { whenIdle(): Promise<void> }): Promise<void> {
     for (let i = 0; i < 5; i++) {
       await this.flush();
+      await this.flushSets();
       await new Promise((r) => setImmediate(r));
       await agent.whenIdle();
       await new Promise((r) => setImmediate(r));
       await Promise.all([...this.pendingStatus]);
-      if (this.dirty.size === 0 && this.pendingStatus.size === 0) return;
+      if (this.dirty.size === 0 && this.dirtySets.size === 0 && this.pendingStatus.size === 0) return;
     }
   }
 
@@ -151,15 +160,35 @@ export class Wiring implements ChangeSink {
       const spec = await this.portSpec(p);
       if (spec) this.bus.publish(WIRING_SUBJECT, { kind: 'port', id: p, spec } satisfies WiringMessage);
     }
-    for (const g of groups) {
-      const sg = await this.store.get('net_security_groups', g);
-      const addresses = sg ? await this.groupAddresses(g) : null;
-      this.bus.publish(WIRING_SUBJECT, {
-        kind: 'addressset',
-        id: g,
-        spec: addresses ? { addresses } : null,
-      } satisfies WiringMessage);
-    }
+    // Address sets are read in full (all members of a group): coalesced over a longer window.
+    for (const g of groups) this.dirtySets.add(g);
+    if (this.dirtySets.size && !this.stopped)
+      this.setTimer ??= setTimeout(() => {
+        this.flushSets().catch((err) => this.log?.warn({ err }, 'publishing address sets failed'));
+      }, SET_DELAY_MS);
+  }
+
+  private async flushSets(): Promise<void> {
+    clearTimeout(this.setTimer);
+    this.setTimer = undefined;
+    while (this.flushingSets) await this.flushingSets;
+    const groups = [...this.dirtySets];
+    this.dirtySets.clear();
+    if (groups.length === 0 || this.stopped) return;
+    this.flushingSets = (async () => {
+      for (const g of groups) {
+        const sg = await this.store.get('net_security_groups', g);
+        const addresses = sg ? await this.groupAddresses(g) : null;
+        this.bus.publish(WIRING_SUBJECT, {
+          kind: 'addressset',
+          id: g,
+          spec: addresses ? { addresses } : null,
+        } satisfies WiringMessage);
+      }
+    })()
+      .catch((err) => this.log?.warn({ err }, 'publishing address sets failed'))
+      .finally(() => (this.flushingSets = undefined));
+    await this.flushingSets;
   }
 
   /** The addresses of a group's member ports (one query: this runs for every burst of port changes). */
