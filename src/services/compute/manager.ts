@@ -782,12 +782,13 @@ export class ComputeManager {
     servers: ServerRow[],
     o: { forcedHost?: string; forceHost: boolean; image?: ImageInfo; requestId: string; caller: Caller },
   ): Promise<void> {
+    const chosen = await this.scheduleMany(servers, {
+      host: o.forcedHost,
+      forceHost: o.forceHost,
+      imageProperties: o.image?.properties,
+    });
     for (const s of servers) {
-      const choice = await this.schedule(s, {
-        host: o.forcedHost,
-        forceHost: o.forceHost,
-        imageProperties: o.image?.properties,
-      });
+      const choice = chosen.get(s.id);
       if (!choice) continue;
       const fresh = await this.allocateNetworks({ ...s, host: choice }, o.caller);
       if (!fresh) continue;
@@ -810,72 +811,118 @@ export class ComputeManager {
       imageProperties?: Record<string, string>;
     } = {},
   ): Promise<string | undefined> {
+    return (await this.scheduleMany([s], o)).get(s.id);
+  }
+
+  /**
+   * Pick and claim hosts for the servers of one request in one serialized transaction (usage is counted
+   * once, then updated as each choice is made, as Nova's scheduler does for a multi-create). Servers that
+   * fit nowhere end in ERROR with "No valid host".
+   */
+  async scheduleMany(
+    servers: ServerRow[],
+    o: {
+      host?: string;
+      forceHost?: boolean;
+      ignoreHosts?: string[];
+      imageProperties?: Record<string, string>;
+    } = {},
+  ): Promise<Map<string, string | undefined>> {
     const zones = await this.hostZones();
-    const flavor = json<FlavorRow>(s.flavor, {} as FlavorRow);
-    try {
-      return await this.store.locked(['scheduler'], async (trx) => {
+    const out = new Map<string, string | undefined>();
+    const failed: { s: ServerRow; reasons: string[] }[] = [];
+    await this.store.locked(['scheduler'], async (trx) => {
+      const usage = await this.store.hostUsage(trx);
+      const hosts: HostState[] = (await trx.selectFrom('compute_host').selectAll().execute()).map((row) => ({
+        row,
+        up: this.isUp(row),
+        az: zones.get(row.name) ?? this.opts.defaultAvailabilityZone,
+        usage: usage.get(row.name) ?? { host: row.name, count: 0, vcpus: 0, memory_mb: 0, disk_gb: 0 },
+      }));
+      const groups = new Map<string, SchedulingRequest['group']>();
+      for (const s of servers) {
         const cur = await trx
           .selectFrom('compute_server')
           .select(['id', 'task_state', 'deleted'])
           .where('id', '=', s.id)
           .executeTakeFirst();
-        if (!cur || cur.deleted || cur.task_state !== 'scheduling') return undefined;
-        const usage = await this.store.hostUsage(trx);
-        const hosts: HostState[] = (await trx.selectFrom('compute_host').selectAll().execute()).map(
-          (row) => ({
-            row,
-            up: this.isUp(row),
-            az: zones.get(row.name) ?? this.opts.defaultAvailabilityZone,
-            usage: usage.get(row.name) ?? { host: row.name, count: 0, vcpus: 0, memory_mb: 0, disk_gb: 0 },
-          }),
-        );
+        if (!cur || cur.deleted || cur.task_state !== 'scheduling') {
+          out.set(s.id, undefined);
+          continue;
+        }
         let group: SchedulingRequest['group'];
         if (s.server_group_id) {
-          const g = await trx
-            .selectFrom('compute_server_group')
-            .selectAll()
-            .where('id', '=', s.server_group_id)
-            .executeTakeFirst();
-          if (g) {
-            const members = await trx
-              .selectFrom('compute_server')
-              .select('host')
-              .where('server_group_id', '=', g.id)
-              .where('deleted', '=', 0)
-              .where('host', 'is not', null)
-              .where('id', '!=', s.id)
-              .execute();
-            group = { policy: g.policy, rules: json(g.rules, {}), memberHosts: members.map((m) => m.host!) };
+          group = groups.get(s.server_group_id);
+          if (!group) {
+            const g = await trx
+              .selectFrom('compute_server_group')
+              .selectAll()
+              .where('id', '=', s.server_group_id)
+              .executeTakeFirst();
+            if (g) {
+              const members = await trx
+                .selectFrom('compute_server')
+                .select('host')
+                .where('server_group_id', '=', g.id)
+                .where('deleted', '=', 0)
+                .where('host', 'is not', null)
+                .where('id', '!=', s.id)
+                .execute();
+              group = {
+                policy: g.policy,
+                rules: json(g.rules, {}),
+                memberHosts: members.map((m) => m.host!),
+              };
+              groups.set(g.id, group);
+            }
           }
         }
-        const choice = selectHost(hosts, {
-          vcpus: s.vcpus,
-          memoryMb: s.memory_mb,
-          diskGb: s.disk_gb,
-          availabilityZone: s.requested_az ?? undefined,
-          host: o.host,
-          forceHost: o.forceHost,
-          ignoreHosts: o.ignoreHosts,
-          group,
-          imageProperties: o.imageProperties,
-          flavorExtraSpecs: json(flavor.extra_specs, {}),
-        });
-        const hostRow = hosts.find((h) => h.row.name === choice.host)!.row;
+        const flavor = json<FlavorRow>(s.flavor, {} as FlavorRow);
+        let choice;
+        try {
+          choice = selectHost(hosts, {
+            vcpus: s.vcpus,
+            memoryMb: s.memory_mb,
+            diskGb: s.disk_gb,
+            availabilityZone: s.requested_az ?? undefined,
+            host: o.host,
+            forceHost: o.forceHost,
+            ignoreHosts: o.ignoreHosts,
+            group,
+            imageProperties: o.imageProperties,
+            flavorExtraSpecs: json(flavor.extra_specs, {}),
+          });
+        } catch (e) {
+          if (!(e instanceof NoValidHost)) throw e;
+          failed.push({ s, reasons: e.reasons });
+          out.set(s.id, undefined);
+          continue;
+        }
+        const h = hosts.find((x) => x.row.name === choice.host)!;
+        // The claim: the row now holds the host; the in-memory usage follows for the next server.
+        h.usage = {
+          ...h.usage,
+          count: h.usage.count + 1,
+          vcpus: h.usage.vcpus + s.vcpus,
+          memory_mb: h.usage.memory_mb + s.memory_mb,
+          disk_gb: h.usage.disk_gb + s.disk_gb,
+        };
+        group?.memberHosts.push(choice.host);
         await trx
           .updateTable('compute_server')
           .set({
             host: choice.host,
-            node: hostRow.hypervisor_hostname,
+            node: h.row.hypervisor_hostname,
             availability_zone: choice.az,
             task_state: 'networking',
             updated_at: now(),
           })
           .where('id', '=', s.id)
           .execute();
-        return choice.host;
-      });
-    } catch (e) {
-      if (!(e instanceof NoValidHost)) throw e;
+        out.set(s.id, choice.host);
+      }
+    });
+    for (const { s, reasons } of failed) {
       const t = now();
       await this.store.saveState(
         s.id,
@@ -886,7 +933,7 @@ export class ComputeManager {
           fault: JSON.stringify({
             code: 500,
             message: 'No valid host was found. There are not enough hosts available.',
-            details: e.reasons.join('; '),
+            details: reasons.join('; '),
             created: t,
           }),
         },
@@ -899,11 +946,11 @@ export class ComputeManager {
         '',
         'Error',
         t,
-        e.reasons.join('; '),
+        reasons.join('; '),
         'Error',
       );
-      return undefined;
     }
+    return out;
   }
 
   private async actionRequestId(serverId: string): Promise<string | undefined> {

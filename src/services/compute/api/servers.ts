@@ -394,35 +394,56 @@ export function serverRoutes(app: FastifyInstance, mgr: ComputeManager, base: st
     let rows: ServerRow[];
     if (!jsFilter) rows = await (limit !== undefined ? k.limit(limit) : k.limit(1000)).execute();
     else {
-      rows = (await k.execute()).filter((s) => {
-        if (re && !re.test(s.name)) return false;
-        const addrs = json<{ addr: string; version: number }[]>(s.addresses, []);
-        if (ip && !addrs.some((a) => a.version === 4 && new RegExp(ip).test(a.addr))) return false;
-        if (ip6 && !addrs.some((a) => a.version === 6 && new RegExp(ip6).test(a.addr))) return false;
-        return true;
-      });
-      rows = rows.slice(0, limit ?? 1000);
+      // Regex/IP filters run here (SQLite has no REGEXP): scan only the columns they need, in order,
+      // stop at the page size, then load the page's full rows.
+      const want = limit ?? 1000;
+      const ipRe = ip ? new RegExp(ip) : undefined;
+      const ip6Re = ip6 ? new RegExp(ip6) : undefined;
+      const picked: string[] = [];
+      const slim = k.clearSelect().select(['id', 'name', 'addresses']);
+      for (let offset = 0; picked.length < want; offset += 2000) {
+        const chunk = await slim.limit(2000).offset(offset).execute();
+        for (const x of chunk) {
+          if (re && !re.test(x.name)) continue;
+          if (ipRe || ip6Re) {
+            const addrs = json<{ addr: string; version: number }[]>(x.addresses, []);
+            if (ipRe && !addrs.some((a) => a.version === 4 && ipRe.test(a.addr))) continue;
+            if (ip6Re && !addrs.some((a) => a.version === 6 && ip6Re.test(a.addr))) continue;
+          }
+          picked.push(x.id);
+          if (picked.length >= want) break;
+        }
+        if (chunk.length < 2000) break;
+      }
+      const full = new Map<string, ServerRow>();
+      for (let i = 0; i < picked.length; i += 500)
+        for (const r of await store.k
+          .selectFrom('compute_server')
+          .selectAll()
+          .where('id', 'in', picked.slice(i, i + 500))
+          .execute())
+          full.set(r.id, r);
+      rows = picked.map((id) => full.get(id)!).filter(Boolean);
     }
     const out: Record<string, unknown> = {};
     if (detail) {
       const cv = viewCtx(req, mgr, base, c);
       await hostStatus(req, cv, c);
       const tagMap = v.ge(26) ? await store.tags(rows.map((r) => r.id)) : new Map<string, string[]>();
+      // One policy decision per project, not per server.
+      const ext = new Map<string, boolean>();
+      const extended = (p: string) => {
+        if (!ext.has(p))
+          ext.set(p, mgr.can('os_compute_api:os-extended-server-attributes', { project_id: p }, c));
+        return ext.get(p)!;
+      };
       out.servers = rows.map((s) =>
-        serverView(
-          s,
-          {
-            ...cv,
-            extended: mgr.can(
-              'os_compute_api:os-extended-server-attributes',
-              { project_id: s.project_id },
-              c,
-            ),
-          },
-          { tags: tagMap.get(s.id) ?? [] },
-        ),
+        serverView(s, { ...cv, extended: extended(s.project_id) }, { tags: tagMap.get(s.id) ?? [] }),
       );
-    } else out.servers = rows.map((s) => serverSummary(s, { ...viewCtx(req, mgr, base, c) }));
+    } else {
+      const cv = viewCtx(req, mgr, base, c);
+      out.servers = rows.map((s) => serverSummary(s, cv));
+    }
     const pageSize = limit ?? 1000;
     if (rows.length === pageSize && rows.length > 0) {
       const params = new URLSearchParams();
