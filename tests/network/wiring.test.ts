@@ -204,6 +204,8 @@ describe('agent and fake driver', () => {
       }),
     ).rejects.toMatchObject({ status: 404, kind: 'NetworkNotFound' });
     await facade.unbindPort(userPort.id);
+    await facade.bindPort(userPort.id, { projectId: user.projectId, serverId: 'server-3', hostId: 'host-1' });
+    expect(await facade.unbindServerPorts('server-3')).toBe(1);
     await facade.settle();
     const unbound = (await facade.getPort(userPort.id))!;
     expect(unbound).toMatchObject({ device_id: '', 'binding:host_id': '', status: 'DOWN' });

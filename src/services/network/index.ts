@@ -11,7 +11,9 @@
  *   listServerPorts(serverId)        ports whose device_id is serverId
  *   bindPort(portId, {projectId, serverId, hostId, az?})
  *        attach an existing (user-created) port to a server: 409 PortInUse when it has another device
+ *   (securityGroups: ids or names of the project's groups; default: the project's `default` group)
  *   unbindPort(portId)               clear device_id/device_owner/binding (the port stays; user-created ports)
+ *   unbindServerPorts(serverId)      unbindPort for every port of the server; returns how many
  *   deletePort(portId)               delete one port (idempotent)
  *   deleteServerPorts(serverId)      delete every port of the server; returns how many
  *   serverAddresses(serverId)        Nova's `addresses`: {<network name>: [{addr, version, type: fixed|floating,
@@ -74,6 +76,7 @@ export interface NetworkFacade {
     o: { projectId: string; serverId: string; hostId: string; az?: string },
   ): Promise<NeutronPort>;
   unbindPort(portId: string): Promise<void>;
+  unbindServerPorts(serverId: string): Promise<number>;
   deletePort(portId: string): Promise<void>;
   deleteServerPorts(serverId: string): Promise<number>;
   serverAddresses(serverId: string): Promise<Record<string, ServerAddress[]>>;
@@ -198,6 +201,11 @@ function facade(
       await m.updatePort(service, portId, {
         port: { device_id: '', device_owner: '', 'binding:host_id': '' },
       });
+    },
+    async unbindServerPorts(serverId) {
+      const ports = await listServerPorts(serverId);
+      for (const p of ports) await this.unbindPort(p.id);
+      return ports.length;
     },
     async deletePort(portId) {
       await m.deletePort(service, portId).catch((e) => {

@@ -675,8 +675,8 @@ export class NetworkManager {
         for (const r of rows) targets.push(await this.target(c, kind, r, ex));
         break;
       case 'port': {
-        const allocs = await this.store.allocationsFor(ids, ex);
-        const sgs = await this.store.portSecurityGroups(ids, ex);
+        const allocs = groupBy(await this.store.allocationsFor(ids, ex), 'port_id');
+        const sgs = groupBy(await this.store.portSecurityGroups(ids, ex), 'port_id');
         const nets = new Map(
           (await this.store.getMany('net_networks', uniq(rows.map((r) => r.network_id)), ex)).map((n) => [
             n.id,
@@ -694,10 +694,11 @@ export class NetworkManager {
             'device_owner:is_network': String(r.device_owner).startsWith('network:'),
           });
           return portView(r, {
-            fixedIps: allocs
-              .filter((a) => a.port_id === r.id)
-              .map((a) => ({ subnet_id: a.subnet_id, ip_address: a.ip_address })),
-            securityGroups: sgs.filter((s) => s.port_id === r.id).map((s) => s.security_group_id),
+            fixedIps: (allocs.get(r.id) ?? []).map((a) => ({
+              subnet_id: a.subnet_id,
+              ip_address: a.ip_address,
+            })),
+            securityGroups: (sgs.get(r.id) ?? []).map((s) => s.security_group_id),
             tags: tags.get(r.id),
           });
         });
@@ -3372,6 +3373,17 @@ export class NetworkManager {
 }
 
 // ---- helpers
+
+function groupBy(rows: Row[], key: string): Map<string, Row[]> {
+  const m = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = r[key] as string;
+    const l = m.get(k);
+    if (l) l.push(r);
+    else m.set(k, [r]);
+  }
+  return m;
+}
 
 function selectFields(view: Record<string, unknown>, fields: string[] | undefined): Record<string, unknown> {
   if (!fields) return view;

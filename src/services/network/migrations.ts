@@ -234,4 +234,24 @@ export const networkMigrations: ServiceMigrations = {
       await db.schema.createIndex('net_tags_tag').on('net_tags').columns(['resource_type', 'tag']).execute();
     },
   },
+  // Lookups made for every port change and list: a network's DHCP port, floating IPs of a port or router,
+  // routers on an external network, rules naming a remote group.
+  '0002_lookup_indexes': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createIndex('net_ports_network_owner')
+        .on('net_ports')
+        .columns(['network_id', 'device_owner'])
+        .execute();
+      await db.schema.createIndex('net_fip_port').on('net_floatingips').column('fixed_port_id').execute();
+      await db.schema.createIndex('net_fip_router').on('net_floatingips').column('router_id').execute();
+      await db.schema.createIndex('net_routers_gw').on('net_routers').column('gw_network_id').execute();
+      await db.schema
+        .createIndex('net_sgr_remote')
+        .on('net_security_group_rules')
+        .column('remote_group_id')
+        .execute();
+      await db.schema.createIndex('net_pool_ip').on('net_ipallocations').column('ip_address').execute();
+    },
+  },
 };
