@@ -129,6 +129,7 @@ export class ComputeManager {
   /** Callers of snapshots in flight, so the agent's upload is done with the requester's rights. */
   private snapshots = new Map<string, Caller>();
   private replySeq = 0;
+  private reportChains = new Map<string, Promise<unknown>>();
   /** Promises of background work started by requests (scheduling, networking), for settle(). */
   private background = new Set<Promise<unknown>>();
   /** Hooks for tests: resolve on every applied report. */
@@ -147,7 +148,21 @@ export class ComputeManager {
   }
 
   start(): void {
-    this.unsub = this.bus.subscribe(REPORT_SUBJECT, (r) => this.track(this.onReport(r as AgentReport)));
+    // Reports of one instance are applied in the order they were sent (a later transition must never
+    // race ahead of an earlier one: each expects the task state the previous one set).
+    this.unsub = this.bus.subscribe(REPORT_SUBJECT, (p) => {
+      const r = p as AgentReport;
+      const key = r.kind === 'state' ? r.uuid : `host:${r.host}`;
+      const prev = this.reportChains.get(key) ?? Promise.resolve();
+      const next: Promise<unknown> = prev
+        .then(() => this.onReport(r))
+        .catch((err) => this.log.error({ err, report: r.kind }, 'applying an agent report failed'))
+        .finally(() => {
+          if (this.reportChains.get(key) === next) this.reportChains.delete(key);
+        });
+      this.reportChains.set(key, next);
+      void this.track(next);
+    });
   }
 
   async stop(): Promise<void> {

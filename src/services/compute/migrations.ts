@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, type ColumnDefinitionBuilder, type CreateTableBuilder, type Kysely } from 'kysely';
 import type { ServiceMigrations } from '../../core/db/index.js';
 
 /**
@@ -6,6 +6,16 @@ import type { ServiceMigrations } from '../../core/db/index.js';
  * Resource usage is never stored as counters: quotas and host claims are counted from the server rows
  * inside a serialized transaction, so a crash can never leak a claim or a quota unit.
  */
+/** An auto-numbered integer primary key: `serial` on PostgreSQL, `integer … autoincrement` on SQLite. */
+function autoId<T extends string>(
+  db: Kysely<any>,
+  t: CreateTableBuilder<T, never>,
+): CreateTableBuilder<T, 'id'> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter)
+    return t.addColumn('id', 'serial', (c: ColumnDefinitionBuilder) => c.primaryKey());
+  return t.addColumn('id', 'integer', (c: ColumnDefinitionBuilder) => c.primaryKey().autoIncrement());
+}
+
 export const computeMigrations: ServiceMigrations = {
   '0001_init': {
     async up(db: Kysely<any>) {
@@ -33,9 +43,7 @@ export const computeMigrations: ServiceMigrations = {
         .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
         .addPrimaryKeyConstraint('compute_flavor_access_pk', ['flavor_id', 'project_id'])
         .execute();
-      await db.schema
-        .createTable('compute_keypair')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      await autoId(db, db.schema.createTable('compute_keypair'))
         .addColumn('user_id', 'varchar(255)', (c) => c.notNull())
         .addColumn('name', 'varchar(255)', (c) => c.notNull())
         .addColumn('type', 'varchar(16)', (c) => c.notNull())
@@ -144,9 +152,7 @@ export const computeMigrations: ServiceMigrations = {
         .addPrimaryKeyConstraint('compute_server_tag_pk', ['server_id', 'tag'])
         .execute();
       await db.schema.createIndex('compute_server_tag_tag').on('compute_server_tag').column('tag').execute();
-      await db.schema
-        .createTable('compute_action')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      await autoId(db, db.schema.createTable('compute_action'))
         .addColumn('server_id', 'varchar(36)', (c) => c.notNull())
         .addColumn('action', 'varchar(64)', (c) => c.notNull())
         .addColumn('request_id', 'varchar(64)', (c) => c.notNull())
@@ -161,9 +167,7 @@ export const computeMigrations: ServiceMigrations = {
         .on('compute_action')
         .columns(['server_id', 'request_id'])
         .execute();
-      await db.schema
-        .createTable('compute_action_event')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      await autoId(db, db.schema.createTable('compute_action_event'))
         .addColumn('action_id', 'integer', (c) =>
           c.notNull().references('compute_action.id').onDelete('cascade'),
         )
@@ -199,9 +203,7 @@ export const computeMigrations: ServiceMigrations = {
         .addColumn('rules', 'text', (c) => c.notNull().defaultTo('{}'))
         .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
         .execute();
-      await db.schema
-        .createTable('compute_aggregate')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      await autoId(db, db.schema.createTable('compute_aggregate'))
         .addColumn('uuid', 'varchar(36)', (c) => c.notNull().unique())
         .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
         .addColumn('availability_zone', 'varchar(255)')
@@ -210,9 +212,7 @@ export const computeMigrations: ServiceMigrations = {
         .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
         .addColumn('updated_at', 'varchar(32)')
         .execute();
-      await db.schema
-        .createTable('compute_migration')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      await autoId(db, db.schema.createTable('compute_migration'))
         .addColumn('uuid', 'varchar(36)', (c) => c.notNull().unique())
         .addColumn('server_id', 'varchar(36)', (c) => c.notNull())
         .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
