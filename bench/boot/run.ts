@@ -122,6 +122,96 @@ async function viaDriver(i: number, driver: QemuDriver): Promise<{ secs: number;
   return { secs, rss };
 }
 
+/** Through the API of a real `stackbox up --compute-driver qemu`: POST /servers → READY on the console. */
+async function viaApi(i: number, base: string, token: string, imageId: string): Promise<number> {
+  const h = {
+    'x-auth-token': token,
+    'content-type': 'application/json',
+    'openstack-api-version': 'compute 2.37',
+  };
+  const t0 = performance.now();
+  const r = await fetch(`${base}/compute/v2.1/servers`, {
+    method: 'POST',
+    headers: h,
+    body: JSON.stringify({
+      server: { name: `api${i}`, imageRef: imageId, flavorRef: '42', networks: 'none' },
+    }),
+  });
+  if (r.status !== 202) throw new Error(`create: ${r.status} ${await r.text()}`);
+  const id = ((await r.json()) as { server: { id: string } }).server.id;
+  let secs = 0;
+  for (;;) {
+    const c = await fetch(`${base}/compute/v2.1/servers/${id}/action`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ 'os-getConsoleOutput': {} }),
+    });
+    if (c.status === 200 && ((await c.json()) as { output: string }).output.includes('STACKBOX-READY')) {
+      secs = (performance.now() - t0) / 1000;
+      break;
+    }
+    if (performance.now() - t0 > 300_000) throw new Error('no READY through the API');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  await fetch(`${base}/compute/v2.1/servers/${id}`, { method: 'DELETE', headers: h });
+  return secs;
+}
+
+async function startCloud(): Promise<{ base: string; token: string; imageId: string; stop: () => void }> {
+  const port = 18600 + Math.floor(Math.random() * 1000);
+  const dataDir = join(work, 'cloud');
+  const proc = spawn(
+    process.execPath,
+    [
+      join(import.meta.dirname, '..', '..', 'bin', 'stackbox.js'),
+      'up',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--data-dir',
+      dataDir,
+      '--no-clouds-yaml',
+      '--compute-driver',
+      'qemu',
+    ],
+    {
+      env: {
+        ...process.env,
+        STACKBOX_ADMIN_PASSWORD: 'bench-pw',
+        STACKBOX_LOG_LEVEL: 'warn',
+        STACKBOX_TEST_IMAGE: 'true',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  await new Promise<void>((res, rej) => {
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('export OS_CLOUD')) res();
+    });
+    proc.once('exit', () => rej(new Error(out)));
+  });
+  const imageId = /Test image "stackbox-test" is (\S+)/.exec(out)?.[1];
+  if (!imageId) throw new Error(`no test image registered:\n${out}`);
+  const base = `http://127.0.0.1:${port}`;
+  const t = await fetch(`${base}/identity/v3/auth/tokens?nocatalog`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      auth: {
+        identity: {
+          methods: ['password'],
+          password: { user: { name: 'admin', domain: { id: 'default' }, password: 'bench-pw' } },
+        },
+        scope: { project: { name: 'admin', domain: { id: 'default' } } },
+      },
+    }),
+  });
+  return { base, token: t.headers.get('x-subject-token')!, imageId, stop: () => proc.kill('SIGTERM') };
+}
+
 async function main() {
   if (!existsSync(IMAGE)) throw new Error(`no test image at ${IMAGE}: run \`stackbox image build-test\``);
   const driver = new QemuDriver({
@@ -133,14 +223,25 @@ async function main() {
   console.log(JSON.stringify({ accel: driver.accelChoice }));
   // warm the image cache once (a real cloud fetches an image once per host)
   await viaDriver(0, driver);
-  const rows: { run: number; bare: number; driver: number; bareRss: number; driverRss: number }[] = [];
+  const cloud = await startCloud();
+  await viaApi(0, cloud.base, cloud.token, cloud.imageId); // warm the cloud's image cache
+  const rows: {
+    run: number;
+    bare: number;
+    driver: number;
+    api: number;
+    bareRss: number;
+    driverRss: number;
+  }[] = [];
   for (let i = 1; i <= RUNS; i++) {
     const b = await bare(i);
     const d = await viaDriver(i, driver);
+    const a = await viaApi(i, cloud.base, cloud.token, cloud.imageId);
     const row = {
       run: i,
       bare: +b.secs.toFixed(2),
       driver: +d.secs.toFixed(2),
+      api: +a.toFixed(2),
       bareRss: Math.round(b.rss),
       driverRss: Math.round(d.rss),
     };
@@ -150,16 +251,22 @@ async function main() {
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const mb = med(rows.map((r) => r.bare));
   const md = med(rows.map((r) => r.driver));
+  const ma = med(rows.map((r) => r.api));
   console.log(
     JSON.stringify({
       'bare qemu → READY s (median)': mb,
       'driver spawn → READY s (median)': md,
       'driver overhead s': +(md - mb).toFixed(2),
       ratio: +(md / mb).toFixed(2),
+      'server create (API) → READY s (median)': ma,
+      'API overhead over bare s': +(ma - mb).toFixed(2),
+      'API / bare ratio': +(ma / mb).toFixed(2),
       'idle VM RSS MB (driver, median)': med(rows.map((r) => r.driverRss)),
     }),
   );
   await driver.close();
+  cloud.stop();
+  await new Promise((r) => setTimeout(r, 1000));
   rmSync(work, { recursive: true, force: true });
 }
 
