@@ -74,4 +74,44 @@ describe('servers with networks', () => {
     expect(bad.fault.message).toContain('Failed to allocate the network(s)');
     await c.nova('DELETE', `/servers/${bad.id}`, { token: p.token });
   });
+
+  it('attaches and detaches interfaces (os-interface)', async () => {
+    const s = await c.boot(p.token, { name: 'ifvm', networks: 'none' });
+    let r = await c.nova('GET', `/servers/${s.id}/os-interface`, { token: p.token });
+    expect(r.json().interfaceAttachments).toEqual([]);
+    r = await c.nova('POST', `/servers/${s.id}/os-interface`, {
+      token: p.token,
+      body: { interfaceAttachment: { net_id: net } },
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    const att = r.json().interfaceAttachment;
+    expect(att).toMatchObject({
+      net_id: net,
+      mac_addr: expect.any(String),
+      fixed_ips: [{ ip_address: expect.stringMatching(/^10\.1\.0\./), subnet_id: expect.any(String) }],
+    });
+    await c.compute.settle();
+    r = await c.nova('GET', `/servers/${s.id}`, { token: p.token });
+    expect(r.json().server.addresses.private[0].addr).toBe(att.fixed_ips[0].ip_address);
+    r = await c.nova('GET', `/servers/${s.id}/os-interface/${att.port_id}`, { token: p.token });
+    expect(r.json().interfaceAttachment.port_id).toBe(att.port_id);
+    const events = await c.nova('GET', `/servers/${s.id}/os-instance-actions`, { token: p.token });
+    expect(events.json().instanceActions.map((a: { action: string }) => a.action)).toContain(
+      'attach_interface',
+    );
+    r = await c.nova('POST', `/servers/${s.id}/os-interface`, {
+      token: p.token,
+      body: { interfaceAttachment: { net_id: net, port_id: att.port_id } },
+    });
+    expect(r.statusCode).toBe(400);
+    r = await c.nova('DELETE', `/servers/${s.id}/os-interface/${att.port_id}`, { token: p.token });
+    expect(r.statusCode).toBe(202);
+    r = await c.nova('DELETE', `/servers/${s.id}/os-interface/${att.port_id}`, { token: p.token });
+    expect(r.statusCode).toBe(404);
+    r = await c.req('GET', `/networking/v2.0/ports/${att.port_id}`, { token: p.token });
+    expect(r.statusCode).toBe(404);
+    r = await c.nova('GET', `/servers/${s.id}`, { token: p.token });
+    expect(r.json().server.addresses).toEqual({});
+    await c.nova('DELETE', `/servers/${s.id}`, { token: p.token });
+  });
 });

@@ -17,7 +17,14 @@ import {
   type AgentTask,
   type StateReport,
 } from '../../agent/compute/protocol.js';
-import { Images, Networks, type Caller, type ImageInfo, type RequestedNetwork } from './facades.js';
+import {
+  Images,
+  Networks,
+  type Caller,
+  type ImageInfo,
+  type PortInfo,
+  type RequestedNetwork,
+} from './facades.js';
 import { NoValidHost, selectHost, type HostState, type SchedulingRequest } from './scheduler.js';
 import { ComputeStore, type FlavorRow, type GroupRow, type HostRow, type ServerRow } from './store.js';
 
@@ -1119,6 +1126,130 @@ export class ComputeManager {
       this.log.warn({ err, server: s.id }, 'address refresh failed');
     }
     return s;
+  }
+
+  /** The server's ports, from the network service (empty when it is not mounted). */
+  async serverPorts(s: ServerRow): Promise<(PortInfo & { status?: string })[]> {
+    const api = this.networks.api;
+    if (!api) return [];
+    return (await api.listServerPorts(s.id)).map((p) => ({
+      ...Networks.toPort(p),
+      status: (p as { status?: string }).status,
+    }));
+  }
+
+  /** os-interface attach: create or bind a port, hot-plug it through the agent, refresh addresses. */
+  async attachInterface(
+    c: Caller,
+    s: ServerRow,
+    o: { networkId?: string; portId?: string; fixedIp?: string },
+  ): Promise<PortInfo> {
+    const api = this.networks.api;
+    if (!api) throw Networks.unavailable();
+    this.checkLock(c, s);
+    this.checkState(s, 'attach_interface', ['active', 'paused', 'stopped']);
+    const host = await this.hostOf(s, 'attach_interface');
+    const caps = json<Record<string, unknown>>(host.capabilities, {});
+    if (caps.supportsAttachInterface === false)
+      throw err(409, `The compute driver on ${host.name} cannot attach interfaces.`, 'conflictingRequest');
+    const az = s.availability_zone ?? this.opts.defaultAvailabilityZone;
+    let port;
+    try {
+      port = o.portId
+        ? await api.bindPort(o.portId, { projectId: s.project_id, serverId: s.id, hostId: host.name, az })
+        : await api.createServerPort({
+            projectId: s.project_id,
+            networkId: o.networkId!,
+            serverId: s.id,
+            hostId: host.name,
+            az,
+            fixedIp: o.fixedIp,
+          });
+    } catch (e) {
+      if (e instanceof ApiError)
+        throw err(
+          e.status === 404 ? 404 : e.status === 409 ? 409 : 400,
+          e.message,
+          e.status === 404 ? 'itemNotFound' : undefined,
+        );
+      throw e;
+    }
+    const stored = json<Address[]>(s.addresses, []);
+    const known = new Map(stored.filter((a) => a.portId).map((a) => [a.portId!, !!a.created]));
+    known.set(port.id, !o.portId);
+    const addresses = await this.addressesFromNetwork(
+      s.id,
+      [...known.entries()].map(([id, created]) => ({ id, created })),
+    );
+    await this.store.k
+      .updateTable('compute_server')
+      .set({ addresses: JSON.stringify(addresses), updated_at: now() })
+      .where('id', '=', s.id)
+      .execute();
+    await this.store.startAction(
+      {
+        server_id: s.id,
+        action: 'attach_interface',
+        request_id: c.requestId,
+        user_id: c.userId,
+        project_id: c.projectId,
+        message: null,
+        start_time: now(),
+      },
+      ACTIONS.attach_interface![1],
+      host.name,
+    );
+    const p = Networks.toPort(port);
+    this.send(host.name, {
+      op: 'attach_interface',
+      uuid: s.id,
+      requestId: c.requestId,
+      vif: {
+        portId: p.id,
+        networkId: p.networkId,
+        mac: p.macAddress,
+        fixedIps: p.fixedIps.map((f) => ({
+          address: f.ipAddress,
+          version: f.ipAddress.includes(':') ? 6 : 4,
+          subnetId: f.subnetId,
+        })),
+      },
+    });
+    return p;
+  }
+
+  /** os-interface detach: hot-unplug through the agent, release the port, refresh addresses. */
+  async detachInterface(c: Caller, s: ServerRow, portId: string): Promise<void> {
+    const api = this.networks.api;
+    if (!api) throw Networks.unavailable();
+    this.checkLock(c, s);
+    this.checkState(s, 'detach_interface', ['active', 'paused', 'stopped']);
+    const host = await this.hostOf(s, 'detach_interface');
+    const stored = json<Address[]>(s.addresses, []);
+    const ports = await api.listServerPorts(s.id);
+    if (!ports.some((p) => p.id === portId)) throw err(404, `Port ${portId} is not attached`, 'itemNotFound');
+    const created = stored.find((a) => a.portId === portId)?.created ?? true;
+    await this.store.startAction(
+      {
+        server_id: s.id,
+        action: 'detach_interface',
+        request_id: c.requestId,
+        user_id: c.userId,
+        project_id: c.projectId,
+        message: null,
+        start_time: now(),
+      },
+      ACTIONS.detach_interface![1],
+      host.name,
+    );
+    this.send(host.name, { op: 'detach_interface', uuid: s.id, requestId: c.requestId, portId });
+    await (created ? api.deletePort(portId) : api.unbindPort(portId));
+    const rest = stored.filter((a) => a.portId !== portId);
+    await this.store.k
+      .updateTable('compute_server')
+      .set({ addresses: JSON.stringify(rest), updated_at: now() })
+      .where('id', '=', s.id)
+      .execute();
   }
 
   async releaseNetworks(s: ServerRow): Promise<void> {

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { bool, json } from '../../../core/db/index.js';
 import { ApiError } from '../../../core/errors.js';
-import { Networks, type RequestedNetwork } from '../facades.js';
+import type { PortInfo, RequestedNetwork } from '../facades.js';
 import { now, notFoundServer, type ComputeManager, type CreateRequest } from '../manager.js';
 import type { ServerRow } from '../store.js';
 import {
@@ -1045,6 +1045,14 @@ export function serverRoutes(app: FastifyInstance, mgr: ComputeManager, base: st
       };
     },
   );
+  const attachmentView = (req: FastifyRequest, p: PortInfo & { status?: string }) => ({
+    port_id: p.id,
+    net_id: p.networkId,
+    mac_addr: p.macAddress,
+    port_state: p.status ?? 'ACTIVE',
+    fixed_ips: p.fixedIps.map((f) => ({ ip_address: f.ipAddress, subnet_id: f.subnetId ?? null })),
+    ...(mv(req).ge(70) ? { tag: null } : {}),
+  });
   app.get(
     '/v2.1/servers/:id/os-interface',
     { config: { policy: 'os_compute_api:os-attach-interfaces:list' } },
@@ -1054,24 +1062,18 @@ export function serverRoutes(app: FastifyInstance, mgr: ComputeManager, base: st
         (req.params as P).id!,
         'os_compute_api:os-attach-interfaces:list',
       );
-      const ports = new Map<string, Obj>();
-      for (const a of json<{ portId?: string; network: string; addr: string; mac: string; type: string }[]>(
-        s.addresses,
-        [],
-      )) {
-        if (!a.portId || a.type !== 'fixed') continue;
-        const p = ports.get(a.portId) ?? {
-          port_id: a.portId,
-          net_id: a.network,
-          mac_addr: a.mac,
-          port_state: 'ACTIVE',
-          fixed_ips: [] as Obj[],
-          ...(mv(req).ge(70) ? { tag: null } : {}),
-        };
-        (p.fixed_ips as Obj[]).push({ ip_address: a.addr, subnet_id: null });
-        ports.set(a.portId, p);
-      }
-      return { interfaceAttachments: [...ports.values()] };
+      return { interfaceAttachments: (await mgr.serverPorts(s)).map((p) => attachmentView(req, p)) };
+    },
+  );
+  app.get(
+    '/v2.1/servers/:id/os-interface/:port',
+    { config: { policy: 'os_compute_api:os-attach-interfaces:show' } },
+    async (req) => {
+      const p = req.params as P;
+      const s = await mgr.getServer(callerOf(req, mgr), p.id!, 'os_compute_api:os-attach-interfaces:show');
+      const port = (await mgr.serverPorts(s)).find((x) => x.id === p.port);
+      if (!port) throw new ApiError(404, `Port ${p.port} is not attached`, 'itemNotFound');
+      return { interfaceAttachment: attachmentView(req, port) };
     },
   );
   app.post(
@@ -1080,14 +1082,34 @@ export function serverRoutes(app: FastifyInstance, mgr: ComputeManager, base: st
     async (req) => {
       const c = callerOf(req, mgr);
       const s = await mgr.getServer(c, (req.params as P).id!, 'os_compute_api:os-attach-interfaces:create');
-      mgr.checkLock(c, s);
-      mgr.checkState(s, 'attach_interface', ['active', 'paused', 'stopped']);
-      if (!mgr.networks.api) throw Networks.unavailable();
-      throw new ApiError(
-        409,
-        'Attaching interfaces needs port binding from the network service, which is not available yet.',
-        'conflictingRequest',
-      );
+      const b = (req.body as Obj | undefined)?.interfaceAttachment as Obj | undefined;
+      const a = b && typeof b === 'object' ? b : {};
+      noExtra(a, ['net_id', 'port_id', 'fixed_ips', 'tag'], 'interfaceAttachment');
+      const netId = str(a, 'net_id');
+      const portId = str(a, 'port_id');
+      if (netId && portId) throw bad('Must not input both network_id and port_id');
+      let fixedIp: string | undefined;
+      if (a.fixed_ips !== undefined) {
+        if (!Array.isArray(a.fixed_ips) || a.fixed_ips.length !== 1)
+          throw bad('Invalid input for field/attribute fixed_ips.');
+        if (!netId) throw bad('Must input network_id when request IP address');
+        fixedIp = str(a.fixed_ips[0] as Obj, 'ip_address', { required: true });
+      }
+      if (!netId && !portId)
+        throw bad('Either net_id or port_id is required: this cloud does not pick a network for you.');
+      const port = await mgr.attachInterface(c, s, { networkId: netId, portId, fixedIp });
+      return { interfaceAttachment: attachmentView(req, port) };
+    },
+  );
+  app.delete(
+    '/v2.1/servers/:id/os-interface/:port',
+    { config: { policy: 'os_compute_api:os-attach-interfaces:delete' } },
+    async (req, reply) => {
+      const c = callerOf(req, mgr);
+      const p = req.params as P;
+      const s = await mgr.getServer(c, p.id!, 'os_compute_api:os-attach-interfaces:delete');
+      await mgr.detachInterface(c, s, p.port!);
+      reply.code(202).send();
     },
   );
   app.get(
