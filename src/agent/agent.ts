@@ -55,6 +55,10 @@ export class HostAgent {
     this.driver = o.driver;
   }
 
+  get images(): ImageTransfer | undefined {
+    return this.o.images;
+  }
+
   async start(): Promise<void> {
     await this.driver.init();
     const info = await this.driver.getHostInfo();
@@ -323,6 +327,29 @@ export class HostAgent {
         });
         return;
       }
+      case 'migrate_in': {
+        try {
+          await d.destroy(t.uuid).catch(() => undefined);
+          await d.spawn(t.spec);
+          if (t.powerState === 'stopped') await d.powerOff(t.uuid);
+          if (t.powerState === 'paused') await d.pause(t.uuid);
+        } catch (e) {
+          await d.destroy(t.uuid).catch(() => undefined);
+          return fail(e, [t.expectTaskState], 'error');
+        }
+        this.state({
+          ...base,
+          expectTaskState: [t.expectTaskState],
+          vmState: t.finalVmState,
+          taskState: null,
+          powerState: await this.power(t.uuid),
+          finished: true,
+        });
+        return;
+      }
+      case 'migrate_cleanup':
+        await d.destroy(t.uuid);
+        return;
       case 'attach_interface':
         return simple(null, () => d.attachInterface(t.uuid, t.vif));
       case 'detach_interface':

@@ -48,6 +48,16 @@ export type AgentTask =
   | (Base & { op: 'detach_interface'; portId: string })
   | (Base & { op: 'attach_volume'; volume: VolumeSpec })
   | (Base & { op: 'detach_volume'; volumeId: string })
+  /** Receive a server moved from another host (migrate, live-migrate, revert of a migrate). */
+  | (Base & {
+      op: 'migrate_in';
+      spec: InstanceSpec;
+      expectTaskState: string;
+      powerState: 'running' | 'stopped' | 'paused';
+      finalVmState: string;
+    })
+  /** The server left this host: remove what is left of it (idempotent, no state report). */
+  | (Base & { op: 'migrate_cleanup' })
   | { op: 'console_output'; uuid: string; lines?: number; replyTo: string }
   | { op: 'console_url'; uuid: string; protocol: ConsoleUrl['protocol']; type: string; replyTo: string }
   | { op: 'sync'; desired: DesiredInstance[] };

@@ -36,6 +36,8 @@ export interface ComputeServiceOptions {
   fake?: Partial<FakeDriverOptions>;
   heartbeatSeconds?: number;
   availabilityZone?: string;
+  /** More in-process fake hosts (each its own agent and fake hypervisor), e.g. to try migrations. */
+  extraFakeHosts?: (Partial<FakeDriverOptions> & { hostname: string; availabilityZone?: string })[];
 }
 
 /** What other services (and tests) get from ctx.services.compute. */
@@ -51,6 +53,7 @@ export function computeService(
 ): ServiceModule & { facade?: ComputeFacade } {
   let mgr: ComputeManager | undefined;
   let agent: HostAgent | undefined;
+  const extraAgents: HostAgent[] = [];
   let ctxRef: ServiceContext | undefined;
   let timer: NodeJS.Timeout | undefined;
   const mod: ServiceModule & { facade?: ComputeFacade } = {
@@ -94,6 +97,7 @@ export function computeService(
           for (let i = 0; i < 3; i++) {
             await m.settle();
             await agent?.settle();
+            for (const a of extraAgents) await a.settle();
             await new Promise((r) => setTimeout(r, 5));
           }
         },
@@ -150,6 +154,24 @@ export function computeService(
         });
         await agent.start();
         await hello;
+        for (const h of options.extraFakeHosts ?? []) {
+          const { availabilityZone, ...fake } = h;
+          const a = new HostAgent({
+            bus: ctx.bus,
+            driver: new FakeDriver({
+              ...options.fake,
+              stateFile: join(ctx.config.dataDir, 'compute', `fake-${h.hostname}.json`),
+              ...fake,
+            }),
+            log: ctx.log.child({ service: 'compute-agent', host: h.hostname }),
+            availabilityZone,
+            heartbeatSeconds: options.heartbeatSeconds ?? 10,
+            images: agent.images,
+          });
+          extraAgents.push(a);
+          await a.start();
+        }
+        await m.settle();
       }
       await m.recover();
       timer = setInterval(() => void m.track(m.checkHosts()), 15_000);
@@ -157,6 +179,7 @@ export function computeService(
     },
     async stop() {
       clearInterval(timer);
+      for (const a of extraAgents) await a.stop();
       await agent?.stop();
       await mgr?.stop();
     },

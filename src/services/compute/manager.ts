@@ -93,6 +93,7 @@ const ACTIONS: Record<string, [string, string]> = {
   detach_interface: ['detach_interface', 'compute_detach_interface'],
   attach_volume: ['attach_volume', 'compute_attach_volume'],
   detach_volume: ['detach_volume', 'compute_detach_volume'],
+  migrate_in: ['migrate', 'compute_finish_resize'],
 };
 
 export interface Address {
@@ -475,6 +476,169 @@ export class ComputeManager {
         r.error?.message,
       );
     if (r.op === 'spawn' && r.vmState === 'error') await this.releaseNetworks(s);
+    if (r.op === 'migrate_in' && r.finished) await this.finishMove(s, r);
+  }
+
+  /** A move finished on the destination: record it on the migration and clean the source up. */
+  private async finishMove(s: ServerRow, r: StateReport): Promise<void> {
+    const m = await this.store.k
+      .selectFrom('compute_migration')
+      .selectAll()
+      .where('server_id', '=', s.id)
+      .where('status', 'in', ['running', 'migrating', 'reverting'])
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    if (!m) return;
+    const reverting = m.status === 'reverting';
+    const status = r.error
+      ? 'error'
+      : reverting
+        ? 'reverted'
+        : m.migration_type === 'live-migration'
+          ? 'completed'
+          : 'finished';
+    await this.store.k
+      .updateTable('compute_migration')
+      .set({ status, updated_at: now() })
+      .where('id', '=', m.id)
+      .execute();
+    const left = reverting ? m.dest_compute : m.source_compute;
+    if (!r.error && left && left !== r.host)
+      this.send(left, { op: 'migrate_cleanup', uuid: s.id, requestId: r.requestId ?? '' });
+  }
+
+  /**
+   * Move a server to another host (cold migrate → VERIFY_RESIZE, live migrate → same state), or back to
+   * its source (revert of a cold migrate). The destination is chosen and claimed in the scheduler's
+   * transaction; the destination's agent rebuilds the instance, then the source's agent cleans up.
+   */
+  async moveServer(
+    c: Caller,
+    s: ServerRow,
+    o: { live: boolean; host?: string; revert?: { source: string } },
+  ): Promise<void> {
+    this.checkLock(c, s);
+    const zones = await this.hostZones();
+    const taskState = o.revert ? 'resize_reverting' : o.live ? 'migrating' : 'resize_migrating';
+    const t = now();
+    let dest: HostRow;
+    try {
+      dest = await this.store.locked(['scheduler'], async (trx) => {
+        const cur = await trx
+          .selectFrom('compute_server')
+          .selectAll()
+          .where('id', '=', s.id)
+          .where('deleted', '=', 0)
+          .executeTakeFirst();
+        if (!cur || cur.task_state !== null)
+          throw err(
+            409,
+            `Cannot '${o.live ? 'os-migrateLive' : 'migrate'}' instance ${s.id} while it is in task_state ${cur?.task_state ?? 'deleting'}`,
+            'conflictingRequest',
+          );
+        const usage = await this.store.hostUsage(trx);
+        const hosts: HostState[] = (await trx.selectFrom('compute_host').selectAll().execute()).map((row) => {
+          const u = usage.get(row.name) ?? { host: row.name, count: 0, vcpus: 0, memory_mb: 0, disk_gb: 0 };
+          return {
+            row,
+            up: this.isUp(row),
+            az: zones.get(row.name) ?? this.opts.defaultAvailabilityZone,
+            usage: u,
+          };
+        });
+        const choice = selectHost(hosts, {
+          vcpus: s.vcpus,
+          memoryMb: s.memory_mb,
+          diskGb: s.disk_gb,
+          availabilityZone: o.revert ? undefined : (s.requested_az ?? undefined),
+          host: o.revert?.source ?? o.host,
+          forceHost: !!o.revert,
+          ignoreHosts: s.host ? [s.host] : [],
+        });
+        const row = hosts.find((h) => h.row.name === choice.host)!.row;
+        await trx
+          .updateTable('compute_server')
+          .set({
+            host: row.name,
+            node: row.hypervisor_hostname,
+            availability_zone: choice.az,
+            task_state: taskState,
+            updated_at: t,
+          })
+          .where('id', '=', s.id)
+          .execute();
+        if (o.revert)
+          await trx
+            .updateTable('compute_migration')
+            .set({ status: 'reverting', updated_at: t })
+            .where('server_id', '=', s.id)
+            .where('status', '=', 'finished')
+            .execute();
+        else
+          await trx
+            .insertInto('compute_migration')
+            .values({
+              uuid: uuid(),
+              server_id: s.id,
+              project_id: s.project_id,
+              user_id: s.user_id,
+              source_compute: s.host,
+              dest_compute: row.name,
+              source_node: s.node,
+              dest_node: row.hypervisor_hostname,
+              dest_host: row.host_ip,
+              old_flavor_id: s.flavor_id,
+              new_flavor_id: s.flavor_id,
+              migration_type: o.live ? 'live-migration' : 'migration',
+              status: o.live ? 'running' : 'migrating',
+              created_at: t,
+              updated_at: t,
+            })
+            .execute();
+        return row;
+      });
+    } catch (e) {
+      if (e instanceof NoValidHost)
+        throw err(400, `No valid host was found. ${e.reasons.join('; ')}`, 'badRequest');
+      throw e;
+    }
+    const action = o.revert ? 'revertResize' : o.live ? 'live-migration' : 'migrate';
+    await this.store.startAction(
+      {
+        server_id: s.id,
+        action,
+        request_id: c.requestId,
+        user_id: c.userId,
+        project_id: c.projectId,
+        message: null,
+        start_time: t,
+      },
+      ACTIONS.migrate_in![1],
+      dest.name,
+    );
+    const moved = (await this.store.server(s.id))!;
+    const power =
+      s.vm_state === 'stopped' || (o.revert && s.power_state === 4)
+        ? 'stopped'
+        : s.vm_state === 'paused'
+          ? 'paused'
+          : 'running';
+    const finalVmState = o.revert
+      ? power === 'stopped'
+        ? 'stopped'
+        : 'active'
+      : o.live
+        ? s.vm_state
+        : 'resized';
+    this.send(dest.name, {
+      op: 'migrate_in',
+      uuid: s.id,
+      requestId: c.requestId,
+      spec: await this.spec(moved),
+      expectTaskState: taskState,
+      powerState: power,
+      finalVmState,
+    });
   }
 
   private async finishDelete(s: ServerRow, requestId?: string): Promise<void> {

@@ -322,6 +322,17 @@ export function actionRoutes(app: FastifyInstance, mgr: ComputeManager, base: st
             `Cannot 'revertResize' instance ${s.id} while it is in vm_state ${s.vm_state}`,
             'conflictingRequest',
           );
+        const mig = await store.k
+          .selectFrom('compute_migration')
+          .selectAll()
+          .where('server_id', '=', s.id)
+          .where('status', '=', 'finished')
+          .orderBy('id', 'desc')
+          .executeTakeFirst();
+        if (mig?.migration_type === 'migration' && mig.source_compute) {
+          await mgr.moveServer(c, s, { live: false, revert: { source: mig.source_compute } });
+          return reply.code(202).send();
+        }
         const old = json<FlavorRow>(s.old_flavor ?? s.flavor, {} as FlavorRow);
         await mgr.cast(c, s, {
           action,
@@ -579,19 +590,36 @@ export function actionRoutes(app: FastifyInstance, mgr: ComputeManager, base: st
         return reply.code(202).send();
       case 'migrate':
       case 'os-migrateLive': {
-        mgr.checkLock(c, s);
-        mgr.checkState(s, action, action === 'migrate' ? ['active', 'stopped'] : ['active', 'paused']);
-        const hosts = (await store.hosts()).filter((h) => h.name !== s.host && mgr.isUp(h) && h.enabled);
-        if (hosts.length === 0) {
-          if (action === 'os-migrateLive')
-            throw bad(`No valid host was found. No other compute host is available for server ${s.id}.`);
-          throw bad('No valid host was found. There are not enough hosts available.');
+        const live = action === 'os-migrateLive';
+        if (live) {
+          if (!arg || typeof arg !== 'object')
+            throw bad("Invalid input for field/attribute os-migrateLive. 'host' is a required property");
+          noExtra(
+            a,
+            mv(req).lt(25)
+              ? ['host', 'block_migration', 'disk_over_commit']
+              : mv(req).lt(30)
+                ? ['host', 'block_migration']
+                : ['host', 'block_migration', 'force'],
+            'os-migrateLive',
+          );
+          if (a.block_migration === undefined)
+            throw bad(
+              "Invalid input for field/attribute os-migrateLive. 'block_migration' is a required property",
+            );
+        } else if (arg !== null && arg !== undefined) {
+          if (mv(req).lt(56)) throw bad('Invalid input for field/attribute migrate. Value: not null');
+          noExtra(a, ['host'], 'migrate');
         }
-        throw new ApiError(
-          409,
-          'Moving a server between hosts is not supported by this cloud yet.',
-          'conflictingRequest',
-        );
+        const host =
+          a.host === null || a.host === undefined ? undefined : str(a, 'host', { min: 1, max: 255 });
+        mgr.checkLock(c, s);
+        mgr.checkState(s, action, live ? ['active', 'paused'] : ['active', 'stopped']);
+        if (host && !(await store.host(host)))
+          throw new ApiError(400, `Compute host ${host} could not be found.`, 'badRequest');
+        if (host && host === s.host) throw bad(`The target host can't be the same one.`);
+        await mgr.moveServer(c, s, { live, host });
+        return reply.code(202).send();
       }
       case 'forceDelete': {
         await mgr.deleteServer(c, s, true);
