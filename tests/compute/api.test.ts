@@ -861,3 +861,52 @@ describe('limits, quotas, infrastructure', () => {
     expect(r.statusCode).toBe(403);
   });
 });
+
+describe('personas and host liveness', () => {
+  it("a project reader sees the project's servers but cannot change them", async () => {
+    let r = await c.req('POST', '/identity/v3/users', {
+      token: c.adminToken,
+      body: { user: { name: 'p1-reader', password: 'pw-reader-1' } },
+    });
+    const uid = r.json().user.id;
+    r = await c.req('GET', '/identity/v3/roles?name=reader', { token: c.adminToken });
+    const rid = r.json().roles[0].id;
+    r = await c.req('PUT', `/identity/v3/projects/${member.projectId}/users/${uid}/roles/${rid}`, {
+      token: c.adminToken,
+    });
+    expect(r.statusCode).toBe(204);
+    const token = await c.token('p1-reader', 'pw-reader-1', 'p1');
+    const s = await c.boot(member.token, { name: 'read-me' });
+    r = await c.nova('GET', `/servers/${s.id}`, { token });
+    expect(r.statusCode).toBe(200);
+    r = await c.nova('GET', '/servers/detail', { token });
+    expect(r.json().servers.map((x: { id: string }) => x.id)).toContain(s.id);
+    r = await c.nova('POST', `/servers/${s.id}/action`, { token, body: { 'os-stop': null } });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().forbidden.message).toContain('os_compute_api:servers:stop');
+    r = await c.nova('DELETE', `/servers/${s.id}`, { token });
+    expect(r.statusCode).toBe(403);
+    r = await c.nova('POST', '/servers', {
+      token,
+      body: { server: { name: 'x', imageRef: image, flavorRef: '1', networks: 'none' } },
+    });
+    expect(r.statusCode).toBe(403);
+    await c.nova('DELETE', `/servers/${s.id}`, { token: member.token });
+  });
+
+  it('a forced-down compute service is down everywhere and never chosen', async () => {
+    const svc = (await c.nova('GET', '/os-services')).json().services[0];
+    let r = await c.nova('PUT', `/os-services/${svc.id}`, { body: { forced_down: true } });
+    expect(r.json().service).toMatchObject({ forced_down: true, state: 'down' });
+    r = await c.nova('GET', '/os-hypervisors');
+    expect(r.json().hypervisors[0].state).toBe('down');
+    r = await c.nova('GET', '/os-availability-zone', { token: member.token });
+    expect(r.json().availabilityZoneInfo[0].zoneState.available).toBe(false);
+    const s = await c.boot(member.token, { name: 'down' });
+    expect(s.fault.message).toContain('No valid host');
+    r = await c.nova('GET', `/servers/${s.id}`);
+    expect(r.json().server.host_status).toBe('');
+    await c.nova('DELETE', `/servers/${s.id}`, { token: member.token });
+    await c.nova('PUT', `/os-services/${svc.id}`, { body: { forced_down: false } });
+  });
+});
