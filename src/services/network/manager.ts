@@ -492,11 +492,12 @@ export class NetworkManager {
 
   async list(c: Caller, kind: string, q: Query, baseUrl: string, extra: Cond[] = []): Promise<ListResult> {
     const def = DEFS[kind]!;
-    const special = kind === 'port' ? ['fixed_ips', 'security_groups'] : kind === 'network' ? [] : [];
+    const special = kind === 'port' ? ['fixed_ips', 'security_groups'] : [];
     const params = parseListParams(q, def, special);
     const conds = [...(await this.visibility(c, kind)), ...columnConds(def, params), ...extra];
     if (kind === 'port') conds.push(...this.portFilterConds(params));
-    if (kind === 'security_group' && !c.isAdmin) await this.ensureDefaultSg(c.projectId);
+    // Like Neutron, listing groups is a "first use" that creates the caller's default group.
+    if (kind === 'security_group' && c.projectId) await this.ensureDefaultSg(c.projectId);
     if (kind === 'security_group' && c.isAdmin && params.filters.project_id)
       for (const p of params.filters.project_id) await this.ensureDefaultSg(p);
     const sortDir = (d: 'asc' | 'desc') => (params.pageReverse ? (d === 'asc' ? 'desc' : 'asc') : d);
@@ -1202,7 +1203,7 @@ export class NetworkManager {
   }
 
   async deleteNetwork(c: Caller, id: string, ifMatch?: string) {
-    const { row } = await this.forChange(c, 'network', 'delete', id, ifMatch);
+    await this.forChange(c, 'network', 'delete', id, ifMatch);
     const portIds: { id: string }[] = [];
     await this.store.tx(async (trx) => {
       const ports = await this.store.list('net_ports', { where: [{ eq: 'network_id', values: [id] }] }, trx);
@@ -1219,7 +1220,6 @@ export class NetworkManager {
       await this.store.delete('net_networks', [{ eq: 'id', values: [id] }], trx);
     });
     for (const p of portIds) this.changes.port(p.id, id, true);
-    void row;
     this.changes.network(id);
   }
 
@@ -2286,7 +2286,7 @@ export class NetworkManager {
     if (!this.allowed(c, 'get_security_group', { ...sg, tenant_id: sg.project_id, shared: false }))
       throw NotFound.security_group(sgId);
     this.enforce(c, 'create_security_group_rule', target);
-    const rule = await this.validateRule(b, sg);
+    const rule = await this.validateRule(b);
     const id = randomUUID();
     const ts = now();
     await this.store.tx(async (trx) => {
@@ -2324,7 +2324,7 @@ export class NetworkManager {
   }
 
   /** neutron/db/securitygroups_db.py _validate_security_group_rule and friends. */
-  private async validateRule(b: Row, sg: Row): Promise<Row> {
+  private async validateRule(b: Row): Promise<Row> {
     if (b.direction === undefined)
       throw badRequest(`Failed to parse request. Required attribute 'direction' not specified`);
     const direction = v.oneOf('direction', b.direction, ['ingress', 'egress']);
@@ -2425,7 +2425,6 @@ export class NetworkManager {
         'Only remote_ip_prefix or remote_group_id may be provided.',
         'SecurityGroupRemoteGroupAndRemoteIpPrefix',
       );
-    void sg;
     return {
       direction,
       ethertype,
@@ -2611,7 +2610,7 @@ export class NetworkManager {
       ['name', 'admin_state_up', 'external_gateway_info', 'description', 'routes', 'distributed', 'ha'],
       ['id', 'tenant_id', 'project_id', 'status'],
     );
-    const { row } = await this.forChange(c, 'router', 'update', id, ifMatch, b);
+    await this.forChange(c, 'router', 'update', id, ifMatch, b);
     const patch: Row = {};
     if (b.name !== undefined) patch.name = v.str('name', b.name);
     if (b.description !== undefined) patch.description = v.str('description', b.description);
@@ -2621,7 +2620,6 @@ export class NetworkManager {
       patch.routes = JSON.stringify(await this.validateRoutes(id, b.routes === null ? [] : b.routes));
     if (b.external_gateway_info !== undefined) await this.setGateway(c, id, b.external_gateway_info);
     await this.bump('net_routers', id, patch, this.store.db);
-    void row;
     this.changes.router(id);
     return this.viewOf(c, 'router', id);
   }
@@ -2734,7 +2732,7 @@ export class NetworkManager {
           'BadRequest',
         );
       subnetIds = uniq(allocs.map((a) => a.subnet_id));
-      for (const s of subnetIds) await this.checkSubnetFree(id, s, routerAllocs);
+      for (const s of subnetIds) await this.checkSubnetFree(s, routerAllocs);
       await this.store.update('net_ports', portId, {
         device_id: id,
         device_owner: OWNER_ROUTER_INTERFACE,
@@ -2749,7 +2747,7 @@ export class NetworkManager {
           `Bad router request: Subnet for router interface must have a gateway IP.`,
           'BadRequest',
         );
-      await this.checkSubnetFree(id, subnetId, routerAllocs);
+      await this.checkSubnetFree(subnetId, routerAllocs);
       const net = await this.store.get('net_networks', subnet.network_id);
       if (bool(net!.external))
         throw new ApiError(
@@ -2795,7 +2793,7 @@ export class NetworkManager {
     };
   }
 
-  private async checkSubnetFree(routerId: string, subnetId: string, routerAllocs: Row[]) {
+  private async checkSubnetFree(subnetId: string, routerAllocs: Row[]) {
     if (routerAllocs.some((a) => a.subnet_id === subnetId))
       throw new ApiError(
         400,
