@@ -567,6 +567,13 @@ describe('routers and floating IPs', () => {
     });
     await api.fails(400, 'BadRequest', 'PUT', `/routers/${r.id}/add_router_interface`, u1.token, {});
     await api.fails(409, 'PortInUse', 'DELETE', `/ports/${add.port_id}`, u1.token);
+    const gw = (
+      await api.ok(200, 'GET', `/ports?device_id=${r.id}&device_owner=network:router_gateway`, admin)
+    ).ports;
+    expect(gw).toHaveLength(1);
+    expect(gw[0].project_id).toBe('');
+    await api.fails(409, 'PortInUse', 'DELETE', `/ports/${gw[0].id}`, admin);
+    expect((await api.ok(200, 'GET', `/ports?device_id=${r.id}`, u1.token)).ports).toHaveLength(1);
     // the same subnet on a second router: its gateway address is taken
     const r2 = (await api.ok(201, 'POST', '/routers', u1.token, { router: { name: 'r2' } })).router;
     await api.fails(

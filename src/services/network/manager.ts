@@ -2002,13 +2002,12 @@ export class NetworkManager {
 
   async deletePort(c: Caller, id: string, ifMatch?: string) {
     const { row } = await this.forChange(c, 'port', 'delete', id, ifMatch);
-    if (row.device_owner === OWNER_ROUTER_INTERFACE || row.device_owner === OWNER_ROUTER_GATEWAY) {
-      if (!c.isAdmin || row.device_owner === OWNER_ROUTER_INTERFACE)
-        throw conflict(
-          'PortInUse',
-          `Port ${id} cannot be deleted directly via the port API: has device owner ${row.device_owner}.`,
-        );
-    }
+    // Router and floating IP ports belong to their router / floating IP (Neutron's prevent_l3_port_deletion).
+    if ([OWNER_ROUTER_INTERFACE, OWNER_ROUTER_GATEWAY, OWNER_FLOATINGIP].includes(row.device_owner))
+      throw conflict(
+        'PortInUse',
+        `Port ${id} cannot be deleted directly via the port API: has device owner ${row.device_owner}.`,
+      );
     await this.removePort(row);
   }
 
