@@ -170,7 +170,7 @@ export function serverView(
     'os-extended-volumes:volumes_attached': [],
   };
   if (['BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING', 'ACTIVE'].includes(status))
-    out.progress = s.vm_state === 'active' ? 100 : s.progress;
+    out.progress = s.progress;
   const sgs = json<string[]>(s.security_groups, []);
   if (sgs.length) out.security_groups = sgs.map((name) => ({ name }));
   if (v.extended) {
