@@ -207,7 +207,10 @@ export class IdentityStore {
       if (v !== undefined) q = q.where(col as any, '=', typeof v === 'boolean' ? (v ? 1 : 0) : v);
     }
     if (ids !== undefined) q = q.where('id', 'in', ids);
-    return (await q.orderBy('name' as any).orderBy('id').execute()) as Tables[T][];
+    return (await q
+      .orderBy('name' as any)
+      .orderBy('id')
+      .execute()) as Tables[T][];
   }
   /** The row named `name` in a domain (names are unique per domain). */
   private async byName<T extends 'project' | 'user' | 'group'>(table: T, domainId: string, name: string) {
@@ -233,7 +236,13 @@ export class IdentityStore {
   }): Promise<ProjectRow[]> {
     return this.list(
       'project',
-      { is_domain: f.isDomain, domain_id: f.domainId, name: f.name, enabled: f.enabled, parent_id: f.parentId },
+      {
+        is_domain: f.isDomain,
+        domain_id: f.domainId,
+        name: f.name,
+        enabled: f.enabled,
+        parent_id: f.parentId,
+      },
       f.ids,
     );
   }
