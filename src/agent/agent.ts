@@ -64,29 +64,49 @@ export class HostAgent {
     const info = await this.driver.getHostInfo();
     this.host = info.hostname;
     this.unsub = this.o.bus.subscribe(hostSubject(this.host), (t) => this.onTask(t as AgentTask));
+    const instances = await this.driver.listInstances();
+    for (const i of instances) this.powers.set(i.uuid, i.powerState);
     this.report({
       kind: 'hello',
       host: this.host,
       info,
       driver: this.driver.type,
       capabilities: this.driver.capabilities,
-      instances: await this.driver.listInstances(),
+      instances,
       availabilityZone: this.o.availabilityZone,
     });
     this.timer = setInterval(() => void this.heartbeat(), this.o.heartbeatSeconds * 1000);
     this.timer.unref();
   }
 
+  /** Last power state seen per instance, for the power-state sync. */
+  private powers = new Map<string, number>();
+
+  /**
+   * Heartbeat and power-state sync (Nova's _sync_power_states): report instances whose power state
+   * changed while no operation was running on them (a guest that powered itself off, crashed, was killed).
+   */
   async heartbeat(): Promise<void> {
     if (this.closed) return;
     try {
       const info = await this.driver.getHostInfo();
-      this.report({
-        kind: 'heartbeat',
-        host: this.host,
-        info,
-        instances: (await this.driver.listInstances()).length,
-      });
+      const list = await this.driver.listInstances();
+      this.report({ kind: 'heartbeat', host: this.host, info, instances: list.length });
+      const changes: { uuid: string; powerState: number }[] = [];
+      const seen = new Set<string>();
+      for (const i of list) {
+        seen.add(i.uuid);
+        if (this.chains.has(i.uuid)) continue; // an operation is running: it reports its own result
+        if (this.powers.get(i.uuid) !== i.powerState)
+          changes.push({ uuid: i.uuid, powerState: i.powerState });
+        this.powers.set(i.uuid, i.powerState);
+      }
+      for (const uuid of [...this.powers.keys()])
+        if (!seen.has(uuid)) {
+          this.powers.delete(uuid);
+          if (!this.chains.has(uuid)) changes.push({ uuid, powerState: PowerState.NOSTATE });
+        }
+      if (changes.length) this.report({ kind: 'power', host: this.host, changes });
     } catch (err) {
       this.o.log.warn({ err }, 'heartbeat failed');
     }
@@ -110,6 +130,8 @@ export class HostAgent {
   }
 
   private state(r: Omit<StateReport, 'kind' | 'host'>): void {
+    if (r.powerState !== undefined) this.powers.set(r.uuid, r.powerState);
+    if (r.deleted) this.powers.delete(r.uuid);
     this.report({ kind: 'state', host: this.host, ...r });
   }
 

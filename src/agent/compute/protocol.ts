@@ -97,6 +97,8 @@ export type AgentReport =
       availabilityZone?: string;
     }
   | { kind: 'heartbeat'; host: string; info: HostInfo; instances: number }
+  /** Power states that changed outside any operation (a guest that shut down or crashed by itself). */
+  | { kind: 'power'; host: string; changes: { uuid: string; powerState: number }[] }
   | StateReport
   | { kind: 'synced'; host: string; rebuilt: string[]; errored: string[]; orphans: string[] };
 

@@ -414,6 +414,7 @@ export class ComputeManager {
           .where('name', '=', r.host)
           .execute();
       else if (r.kind === 'state') await this.applyState(r);
+      else if (r.kind === 'power') await this.syncPower(r);
       else if (r.kind === 'synced' && (r.rebuilt.length || r.errored.length || r.orphans.length))
         this.log.info(
           { host: r.host, rebuilt: r.rebuilt, errored: r.errored, orphans: r.orphans },
@@ -477,6 +478,30 @@ export class ComputeManager {
       );
     if (r.op === 'spawn' && r.vmState === 'error') await this.releaseNetworks(s);
     if (r.op === 'migrate_in' && r.finished) await this.finishMove(s, r);
+  }
+
+  /**
+   * Power-state sync (nova/compute/manager.py _sync_instance_power_state): record the real power state
+   * and, for a server with no task running, follow it — an ACTIVE server whose guest shut down or
+   * crashed becomes SHUTOFF; one found paused or suspended takes that state.
+   */
+  private async syncPower(r: Extract<AgentReport, { kind: 'power' }>): Promise<void> {
+    for (const ch of r.changes) {
+      const s = await this.store.server(ch.uuid);
+      if (!s || s.host !== r.host || s.task_state !== null) continue;
+      const values: Partial<ServerRow> = { power_state: ch.powerState, updated_at: now() };
+      if (s.vm_state === 'active') {
+        if (ch.powerState === 4 || ch.powerState === 6) values.vm_state = 'stopped';
+        else if (ch.powerState === 3) values.vm_state = 'paused';
+        else if (ch.powerState === 7) values.vm_state = 'suspended';
+      }
+      const ok = await this.store.saveState(s.id, values, [null]);
+      if (ok && values.vm_state)
+        this.log.warn(
+          { server: s.id, powerState: ch.powerState, vmState: values.vm_state },
+          'power state sync: the instance changed state by itself',
+        );
+    }
   }
 
   /** A move finished on the destination: record it on the migration and clean the source up. */

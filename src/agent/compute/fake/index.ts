@@ -452,6 +452,21 @@ export class FakeDriver implements ComputeDriver {
     return { protocol, type, url };
   }
 
+  /**
+   * Test and demo hook (not part of the driver interface): the guest changes power state by itself, as
+   * a VM that is shut down from inside, crashes or is killed from outside would.
+   */
+  simulatePowerChange(uuid: string, power: PowerState): void {
+    const vm = this.vm(uuid);
+    vm.power = power;
+    if (power === PowerState.SHUTDOWN || power === PowerState.CRASHED)
+      this.log(
+        vm,
+        power === PowerState.CRASHED ? 'Kernel panic - not syncing: fake crash' : 'reboot: Power down',
+      );
+    this.save();
+  }
+
   async close(): Promise<void> {
     this.save();
   }
