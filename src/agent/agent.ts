@@ -298,11 +298,29 @@ export class HostAgent {
         return simple('rescuing', () => d.rescue(t.uuid), 'rescued');
       case 'unrescue':
         return simple('unrescuing', () => d.unrescue(t.uuid), 'active');
-      case 'shelve':
-        // Shelve with shelved_offload_time = 0 (Nova's default keeps it; Stackbox offloads at once):
-        // snapshotting is done by the control plane; the driver frees the host.
-        this.state({ ...base, expectTaskState: ['shelving'], taskState: 'shelving_offloading' });
+      case 'shelve': {
+        // Shelve with shelved_offload_time = 0: snapshot the disk into the shelved image, then free the host.
+        let from = 'shelving';
+        if (t.imageId) {
+          this.state({ ...base, expectTaskState: ['shelving'], taskState: 'shelving_image_pending_upload' });
+          this.state({
+            ...base,
+            expectTaskState: ['shelving_image_pending_upload'],
+            taskState: 'shelving_image_uploading',
+          });
+          from = 'shelving_image_uploading';
+          try {
+            await d.snapshot(t.uuid, async (data, meta) => {
+              if (!this.o.images) throw new DriverError('No image service to upload the shelved image to.');
+              await this.o.images.upload(t.imageId!, data, meta.diskFormat);
+            });
+          } catch (e) {
+            return fail(e, [from]);
+          }
+        }
+        this.state({ ...base, expectTaskState: [from], taskState: 'shelving_offloading' });
         return simple('shelving_offloading', () => d.destroy(t.uuid), 'shelved_offloaded');
+      }
       case 'unshelve':
         await this.spawn(t.spec, t.requestId, 'unshelve');
         return;

@@ -548,6 +548,20 @@ describe('servers', () => {
       image_type: 'snapshot',
       instance_uuid: s.id,
     });
+    // shelve snapshots into "<name>-shelved"; unshelve boots from it and deletes it
+    r = await act({ shelve: null });
+    expect(r.statusCode).toBe(202);
+    await c.waitFor(s.id, 'SHELVED_OFFLOADED', member.token);
+    let shelved = await c.req('GET', '/image/v2/images?name=act2-shelved', { token: member.token });
+    expect(shelved.json().images).toHaveLength(1);
+    expect(shelved.json().images[0].status).toBe('active');
+    r = await act({ unshelve: null });
+    await c.waitFor(s.id, 'ACTIVE', member.token);
+    shelved = await c.req('GET', '/image/v2/images?name=act2-shelved', { token: member.token });
+    expect(shelved.json().images).toHaveLength(0);
+    expect((await c.nova('GET', `/servers/${s.id}`, { token: member.token })).json().server.image.id).toBe(
+      image,
+    );
     // reset state (admin only)
     expect((await act({ 'os-resetState': { state: 'error' } })).statusCode).toBe(403);
     expect((await act({ 'os-resetState': { state: 'error' } }, c.adminToken)).statusCode).toBe(202);

@@ -36,9 +36,9 @@ export type AgentTask =
   | (Base & { op: 'rebuild'; spec: InstanceSpec; from: string })
   | (Base & { op: 'destroy' })
   | (Base & { op: 'reboot'; type: RebootType })
-  | (Base & {
-      op: 'power_off' | 'power_on' | 'pause' | 'unpause' | 'suspend' | 'resume' | 'unrescue' | 'shelve';
-    })
+  | (Base & { op: 'power_off' | 'power_on' | 'pause' | 'unpause' | 'suspend' | 'resume' | 'unrescue' })
+  /** Snapshot into `imageId` (when given), then free the host (shelve + offload). */
+  | (Base & { op: 'shelve'; imageId?: string })
   | (Base & { op: 'unshelve'; spec: InstanceSpec })
   | (Base & { op: 'rescue' })
   | (Base & { op: 'resize'; flavor: InstanceSpec['flavor']; from: string })

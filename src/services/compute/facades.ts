@@ -85,6 +85,10 @@ export class Images {
     return m.create(this.caller(c), body);
   }
 
+  async delete(c: Caller, id: string): Promise<void> {
+    await this.mgr?.delete?.(this.caller(c), id);
+  }
+
   async upload(c: Caller, id: string, data: AsyncIterable<Buffer> | Buffer): Promise<void> {
     const m = this.mgr;
     if (!m) throw new Error('image service not available');

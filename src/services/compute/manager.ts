@@ -478,6 +478,17 @@ export class ComputeManager {
       );
     if (r.op === 'spawn' && r.vmState === 'error') await this.releaseNetworks(s);
     if (r.op === 'migrate_in' && r.finished) await this.finishMove(s, r);
+    if (r.op === 'unshelve' && r.finished && !r.error && s.shelved_image_id) {
+      // The shelved image served its purpose (Nova deletes it after a successful unshelve).
+      await this.images
+        .delete(this.systemCaller(s), s.shelved_image_id)
+        .catch((e) => this.log.warn({ err: e }, 'deleting the shelved image failed'));
+      await this.store.k
+        .updateTable('compute_server')
+        .set({ shelved_image_id: null })
+        .where('id', '=', s.id)
+        .execute();
+    }
   }
 
   /**

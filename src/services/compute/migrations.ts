@@ -236,4 +236,10 @@ export const computeMigrations: ServiceMigrations = {
         .execute();
     },
   },
+  '0002_shelved_image': {
+    async up(db: Kysely<any>) {
+      // The snapshot a shelve took (Nova keeps it in system_metadata); unshelve boots from it, then deletes it.
+      await db.schema.alterTable('compute_server').addColumn('shelved_image_id', 'varchar(36)').execute();
+    },
+  },
 };

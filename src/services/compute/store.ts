@@ -91,6 +91,7 @@ export interface ServerRow {
   access_ip_v4: string | null;
   access_ip_v6: string | null;
   server_group_id: string | null;
+  shelved_image_id?: string | null;
   fault: string | null;
   progress: number;
   created_at: string;

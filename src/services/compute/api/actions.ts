@@ -462,12 +462,31 @@ export function actionRoutes(app: FastifyInstance, mgr: ComputeManager, base: st
         return reply.send();
       }
       case 'shelve': {
+        mgr.checkLock(c, s);
+        mgr.checkState(s, action, ['active', 'stopped', 'paused', 'suspended']);
+        // Nova snapshots a shelved server into "<name>-shelved" and boots from it at unshelve.
+        let imageId: string | undefined;
+        if (mgr.images.available) {
+          const host = await mgr.hostOf(s, action);
+          const caps = json<{ snapshotFormat?: string }>(host.capabilities, {});
+          const img = await mgr.images.createSnapshot(c, {
+            name: `${s.name}-shelved`,
+            disk_format: caps.snapshotFormat ?? 'raw',
+            container_format: 'bare',
+            ...(s.image_ref ? { base_image_ref: s.image_ref } : {}),
+            image_type: 'snapshot',
+            instance_uuid: s.id,
+          });
+          imageId = img.id;
+          mgr.rememberSnapshot(img.id, c);
+        }
         await mgr.cast(c, s, {
           action,
           op: 'shelve',
           vmStates: ['active', 'stopped', 'paused', 'suspended'],
           taskState: 'shelving',
-          task: () => ({ op: 'shelve', uuid: s.id, requestId: rid }),
+          values: { shelved_image_id: imageId ?? null },
+          task: () => ({ op: 'shelve', uuid: s.id, requestId: rid, imageId }),
         });
         return reply.code(202).send();
       }
@@ -516,7 +535,8 @@ export function actionRoutes(app: FastifyInstance, mgr: ComputeManager, base: st
               op: 'unshelve',
               uuid: s.id,
               requestId: rid,
-              spec: await mgr.spec({ ...fresh, host }),
+              // Boot from the shelved snapshot when there is one (the server keeps showing its image).
+              spec: await mgr.spec({ ...fresh, host, image_ref: fresh.shelved_image_id ?? fresh.image_ref }),
             });
           })(),
         );
