@@ -415,6 +415,21 @@ describe('subnets', () => {
     });
     await api.fails(404, 'SubnetNotFound', 'GET', `/subnets/${s.id}`, u2.token);
   });
+  it('dual stack: one IPv4, one stateful IPv6 and every SLAAC address', async () => {
+    const ds = await net(u1.token, { name: 'dual' });
+    const v4 = await subnet(u1.token, ds.id, '10.66.0.0/24');
+    const st1 = await subnet(u1.token, ds.id, '2001:db8:a::/64', { ipv6_address_mode: 'dhcpv6-stateful' });
+    await subnet(u1.token, ds.id, '2001:db8:b::/64', { ipv6_address_mode: 'dhcpv6-stateful' });
+    const sl = await subnet(u1.token, ds.id, '2001:db8:c::/64', {
+      ipv6_address_mode: 'slaac',
+      ipv6_ra_mode: 'slaac',
+    });
+    const p = await port(u1.token, ds.id, { mac_address: 'fa:16:3e:aa:bb:cc' });
+    expect(p.fixed_ips.map((f: Json) => f.subnet_id).sort()).toEqual([v4.id, st1.id, sl.id].sort());
+    expect(p.fixed_ips.find((f: Json) => f.subnet_id === sl.id).ip_address).toBe(
+      '2001:db8:c:0:f816:3eff:feaa:bbcc',
+    );
+  });
   it('IPv6: SLAAC addresses from the MAC; stateful from pools', async () => {
     const n6 = await net(u1.token, { name: 'v6' });
     const s6 = await subnet(u1.token, n6.id, '2001:db8:1::/64', {
@@ -920,6 +935,39 @@ describe('quotas, RBAC, IP availability, availability zones', () => {
     await api.ok(204, 'DELETE', `/ports/${p.id}`, u2.token);
     await api.ok(204, 'DELETE', `/rbac-policies/${rb.id}`, u1.token);
     await api.fails(404, 'NetworkNotFound', 'GET', `/networks/${n.id}`, u2.token);
+  });
+  it('RBAC: an external network for one project only', async () => {
+    const ext = await net(admin, { name: 'ext-for-u2' });
+    await subnet(admin, ext.id, '198.51.100.0/24');
+    await api.fails(400, 'BadRequest', 'POST', '/floatingips', admin, {
+      floatingip: { floating_network_id: ext.id, project_id: u2.projectId },
+    });
+    await api.fails(404, 'NetworkNotFound', 'POST', '/rbac-policies', u1.token, {
+      rbac_policy: {
+        object_type: 'network',
+        object_id: ext.id,
+        action: 'access_as_external',
+        target_tenant: u2.projectId,
+      },
+    });
+    await api.ok(201, 'POST', '/rbac-policies', admin, {
+      rbac_policy: {
+        object_type: 'network',
+        object_id: ext.id,
+        action: 'access_as_external',
+        target_tenant: u2.projectId,
+      },
+    });
+    const seen = (await api.ok(200, 'GET', `/networks/${ext.id}`, u2.token)).network;
+    expect(seen).toMatchObject({ name: 'ext-for-u2', 'router:external': true });
+    expect((await api.ok(200, 'GET', `/subnets?network_id=${ext.id}`, u2.token)).subnets).toHaveLength(1);
+    const f = (
+      await api.ok(201, 'POST', '/floatingips', u2.token, { floatingip: { floating_network_id: ext.id } })
+    ).floatingip;
+    expect(f.floating_ip_address).toMatch(/^198\.51\.100\./);
+    await api.fails(404, 'NetworkNotFound', 'POST', '/floatingips', u1.token, {
+      floatingip: { floating_network_id: ext.id },
+    });
   });
   it('network IP availability (admin) and availability zones', async () => {
     const all = (await api.ok(200, 'GET', '/network-ip-availabilities', admin)).network_ip_availabilities;

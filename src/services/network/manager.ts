@@ -587,7 +587,7 @@ export class NetworkManager {
     const t: Row = { ...row, tenant_id: row.project_id };
     if (kind === 'network') {
       t.shared = await this.sharedFor(c, row, ex);
-      t['router:external'] = bool(row.external);
+      t['router:external'] = await this.externalFor(row, c.projectId, ex);
     }
     if (kind === 'subnet' || kind === 'port') {
       const net = await this.store.get('net_networks', row.network_id, ex);
@@ -595,7 +595,7 @@ export class NetworkManager {
         t['network:project_id'] = net.project_id;
         t['network:tenant_id'] = net.project_id;
         t.shared = await this.sharedFor(c, net, ex);
-        t['router:external'] = bool(net.external);
+        t['router:external'] = await this.externalFor(net, c.projectId, ex);
       }
       if (kind === 'port')
         t['device_owner:is_network'] = String(row.device_owner ?? '').startsWith('network:');
@@ -607,6 +607,21 @@ export class NetworkManager {
       t.belongs_to_default_sg = false;
     }
     return t;
+  }
+
+  /** External for everyone (`router:external`), or for this project through an access_as_external entry. */
+  private async externalFor(net: Row, projectId: string, ex: Exec = this.store.db): Promise<boolean> {
+    if (bool(net.external)) return true;
+    const n = await this.store.count(
+      'net_rbac_policies',
+      [
+        { eq: 'object_id', values: [net.id] },
+        { eq: 'action', values: ['access_as_external'] },
+        { eq: 'target_project', values: [projectId] },
+      ],
+      ex,
+    );
+    return n > 0;
   }
 
   private async sharedFor(c: Caller, net: Row, ex: Exec = this.store.db): Promise<boolean> {
@@ -650,24 +665,30 @@ export class NetworkManager {
               {
                 where: [
                   { eq: 'object_id', values: ids },
-                  { eq: 'action', values: ['access_as_shared'] },
                   { eq: 'target_project', values: [c.projectId] },
                 ],
               },
               ex,
             );
-        const sharedIds = new Set(rbac.map((r) => r.object_id));
+        const sharedIds = new Set(
+          rbac.filter((r) => r.action === 'access_as_shared').map((r) => r.object_id),
+        );
+        const extIds = new Set(rbac.filter((r) => r.action === 'access_as_external').map((r) => r.object_id));
         views = rows.map((r) => {
           const shared = bool(r.shared) || (r.project_id !== c.projectId && sharedIds.has(r.id));
-          targets.push({ ...r, tenant_id: r.project_id, shared, 'router:external': bool(r.external) });
-          return networkView(r, {
-            subnets: subnets
-              .filter((s) => s.network_id === r.id)
-              .map((s) => s.id as string)
-              .sort(),
-            tags: tags.get(r.id),
-            sharedForCaller: shared,
-          });
+          const external = bool(r.external) || extIds.has(r.id);
+          targets.push({ ...r, tenant_id: r.project_id, shared, 'router:external': external });
+          return networkView(
+            { ...r, external: int(external) },
+            {
+              subnets: subnets
+                .filter((s) => s.network_id === r.id)
+                .map((s) => s.id as string)
+                .sort(),
+              tags: tags.get(r.id),
+              sharedForCaller: shared,
+            },
+          );
         });
         break;
       }
@@ -1574,32 +1595,26 @@ export class NetworkManager {
   ): Promise<void> {
     const net = port.network_id;
     if (requested === undefined) {
-      const v4 = subnets.filter((s) => Number(s.ip_version) === 4);
-      const v6 = subnets.filter((s) => Number(s.ip_version) === 6);
-      let lastErr: unknown;
-      let done = v4.length === 0;
-      for (const s of v4) {
-        try {
-          await this.allocateOn(s, port, undefined, ex);
-          done = true;
-          break;
-        } catch (e) {
-          if (!(e instanceof ApiError) || e.status !== 409) throw e;
-          lastErr = e;
+      // Neutron: one address from the first IPv4 subnet with room, one from the first stateful IPv6 subnet
+      // with room, and the SLAAC address of every auto-address IPv6 subnet (router ports take none of those).
+      const routerOwner = String(port.device_owner).startsWith('network:router');
+      const auto = subnets.filter((s) => isAutoAddressSubnet(this.ipamSubnet(s)));
+      const firstWithRoom = async (candidates: Row[]) => {
+        let lastErr: unknown;
+        for (const s of candidates) {
+          try {
+            await this.allocateOn(s, port, undefined, ex);
+            return;
+          } catch (e) {
+            if (!(e instanceof ApiError) || e.status !== 409) throw e;
+            lastErr = e;
+          }
         }
-      }
-      if (!done) throw lastErr;
-      for (const s of v6) {
-        if (
-          !isAutoAddressSubnet(this.ipamSubnet(s)) &&
-          Number(s.ip_version) === 6 &&
-          v4.length &&
-          s.ipv6_address_mode === null &&
-          !bool(s.enable_dhcp)
-        )
-          continue;
-        await this.allocateOn(s, port, undefined, ex);
-      }
+        if (lastErr) throw lastErr;
+      };
+      await firstWithRoom(subnets.filter((s) => Number(s.ip_version) === 4));
+      await firstWithRoom(subnets.filter((s) => Number(s.ip_version) === 6 && !auto.includes(s)));
+      if (!routerOwner) for (const s of auto) await this.allocateOn(s, port, undefined, ex);
       return;
     }
     for (const f of requested) {
@@ -2529,7 +2544,7 @@ export class NetworkManager {
     const net = await this.store.get('net_networks', netId);
     if (!net || !this.allowed(c, 'get_network', await this.target(c, 'network', net)))
       throw NotFound.network(netId);
-    if (!bool(net.external))
+    if (!(await this.externalFor(net, router.project_id)))
       throw new ApiError(
         400,
         `Bad router request: Network ${netId} is not an external network.`,
@@ -2924,7 +2939,7 @@ export class NetworkManager {
     const net = await this.store.get('net_networks', netId);
     if (!net || !this.allowed(c, 'get_network', await this.target(c, 'network', net)))
       throw NotFound.network(netId);
-    if (!bool(net.external))
+    if (!(await this.externalFor(net, projectId)))
       throw new ApiError(
         400,
         `Bad floatingip request: Network ${netId} is not a valid external network.`,
