@@ -35,4 +35,40 @@ describe('power-state sync', () => {
     expect((await c.waitFor(s.id, 'SHUTOFF'))['OS-EXT-STS:power_state']).toBe(6);
     await c.nova('DELETE', `/servers/${s.id}`);
   });
+
+  it('reconciliation: a build that cannot be redone ends in ERROR with the reason; a lost VM is recreated', async () => {
+    const agent = c.compute.agent!;
+    const fake = agent.driver as FakeDriver;
+    const mgr = c.compute.manager;
+    const a = await c.boot(c.adminToken, { name: 'interrupted' });
+    const b = await c.boot(c.adminToken, { name: 'lost' });
+    // As if the process died mid-build: the row says BUILD/spawning, the hypervisor has nothing, and the
+    // retry will fail. And b's VM vanished from the hypervisor (e.g. host reboot without the qemu state).
+    await mgr.store.k
+      .updateTable('compute_server')
+      .set({
+        vm_state: 'building',
+        task_state: 'spawning',
+        power_state: 0,
+        metadata: JSON.stringify({ fake_fail: 'spawn' }),
+      })
+      .where('id', '=', a.id)
+      .execute();
+    await fake.destroy(a.id);
+    await fake.destroy(b.id);
+    await mgr.onReport({
+      kind: 'hello',
+      host: agent.host,
+      info: await fake.getHostInfo(),
+      driver: 'fake',
+      capabilities: fake.capabilities,
+      instances: await fake.listInstances(),
+    });
+    const ea = await c.waitFor(a.id, 'ERROR');
+    expect(ea.fault.message).toContain('Build interrupted by a restart of the host agent; retry failed');
+    const eb = await c.waitFor(b.id, 'ACTIVE');
+    expect(eb['OS-EXT-STS:power_state']).toBe(1);
+    expect((await fake.listInstances()).map((i) => i.uuid)).toEqual([b.id]);
+    for (const id of [a.id, b.id]) await c.nova('DELETE', `/servers/${id}`);
+  });
 });
