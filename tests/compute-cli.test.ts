@@ -47,7 +47,7 @@ describe.skipIf(!hasOpenstackCli)('openstack CLI against stackbox up (compute)',
     await sb?.cleanup();
   });
 
-  it('flavor, keypair, server create --wait, list, show', { timeout: 120_000 }, () => {
+  it('flavor, keypair, server create --wait, list, show', { timeout: 300_000 }, () => {
     const f = sb.osJson(['flavor', 'create', '--ram', '256', '--disk', '1', '--vcpus', '1', 'cli.small']);
     expect(f).toMatchObject({ name: 'cli.small', ram: 256, vcpus: 1 });
     const keyFile = join(sb.dataDir, 'k1.pem');
@@ -114,7 +114,7 @@ describe.skipIf(!hasOpenstackCli)('openstack CLI against stackbox up (compute)',
 
   it(
     'console log and URL, quota, hypervisors, zones, server groups, delete --wait',
-    { timeout: 120_000 },
+    { timeout: 300_000 },
     () => {
       const log = ok(['console', 'log', 'show', '--lines', '5', 'vm1']);
       expect(log).toContain('vm1 login:');
@@ -142,7 +142,7 @@ describe.skipIf(!hasOpenstackCli)('openstack CLI against stackbox up (compute)',
     },
   );
 
-  it.skipIf(!hasSdk)('openstacksdk: create, list, delete', () => {
+  it.skipIf(!hasSdk)('openstacksdk: create, list, delete', { timeout: 200_000 }, () => {
     const script = `
 import openstack
 conn = openstack.connect(cloud='stackbox')
