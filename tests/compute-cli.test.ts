@@ -82,7 +82,7 @@ describe.skipIf(!hasOpenstackCli)('openstack CLI against stackbox up (compute)',
 
   it(
     'reboot, stop/start, pause/unpause, suspend/resume, resize, rebuild, snapshot',
-    { timeout: 300_000 },
+    { timeout: 600_000 },
     async () => {
       ok(['server', 'reboot', '--wait', 'vm1']);
       expect(status('vm1')).toBe('ACTIVE');
