@@ -861,6 +861,9 @@ describe('limits, quotas, infrastructure', () => {
     expect(r.statusCode).toBe(403);
     r = await c.nova('GET', '/os-simple-tenant-usage?detailed=1');
     expect(r.json().tenant_usages.length).toBeGreaterThan(0);
+    r = await c.nova('GET', '/os-simple-tenant-usage?limit=1');
+    expect(r.json().tenant_usages).toHaveLength(1);
+    expect(r.json().tenant_usages_links[0].href).toContain('marker=');
     r = await c.nova('GET', `/os-simple-tenant-usage/${member.projectId}?start=garbage`, {
       token: member.token,
     });

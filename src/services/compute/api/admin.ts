@@ -1011,7 +1011,28 @@ export function adminRoutes(app: FastifyInstance, mgr: ComputeManager, base: str
       req.authorize({});
       const [start, end] = period(req);
       const detailed = ['1', 'true'].includes((q1(req, 'detailed') ?? '').toLowerCase());
-      return { tenant_usages: await usageFor(undefined, start, end, detailed) };
+      let usages = (await usageFor(undefined, start, end, detailed)).sort((a, b) =>
+        a.tenant_id.localeCompare(b.tenant_id),
+      );
+      // 2.40: paging by tenant (marker = tenant id).
+      const limit = mv(req).ge(40) ? limitOf(req) : undefined;
+      const marker = mv(req).ge(40) ? q1(req, 'marker') : undefined;
+      if (marker) {
+        const i = usages.findIndex((u) => u.tenant_id === marker);
+        if (i < 0) throw bad(`marker [${marker}] not found`);
+        usages = usages.slice(i + 1);
+      }
+      const out: Record<string, unknown> = {
+        tenant_usages: limit !== undefined ? usages.slice(0, limit) : usages,
+      };
+      if (limit !== undefined && usages.length > limit)
+        out.tenant_usages_links = [
+          {
+            rel: 'next',
+            href: `${base}/v2.1/os-simple-tenant-usage?limit=${limit}&marker=${usages[limit - 1]!.tenant_id}`,
+          },
+        ];
+      return out;
     },
   );
   app.get(
