@@ -84,4 +84,29 @@ describe('migrations across hosts', () => {
     expect(migs.sort()).toEqual(['confirmed', 'reverted']);
     await c.nova('DELETE', `/servers/${s.id}`);
   });
+
+  it('2.74: admins pick the host at create; members may not', async () => {
+    const p = await c.projectUser('hp', 'hu');
+    const s = await c.boot(c.adminToken, { name: 'pinned', host: 'host-b' });
+    expect(s['OS-EXT-SRV-ATTR:host']).toBe('host-b');
+    const t = await c.boot(c.adminToken, { name: 'pinned2', hypervisor_hostname: 'host-a' });
+    expect(t['OS-EXT-SRV-ATTR:host']).toBe('host-a');
+    const r = await c.nova('POST', '/servers', {
+      token: p.token,
+      body: { server: { name: 'x', imageRef: s.image.id, flavorRef: '1', networks: 'none', host: 'host-b' } },
+    });
+    expect(r.statusCode).toBe(403);
+    const old = await c.nova('POST', '/servers', {
+      mv: '2.73',
+      body: { server: { name: 'x', imageRef: s.image.id, flavorRef: '1', networks: 'none', host: 'host-b' } },
+    });
+    expect(old.statusCode).toBe(400);
+    const none = await c.nova('POST', '/servers', {
+      body: {
+        server: { name: 'x', imageRef: s.image.id, flavorRef: '1', networks: 'none', host: 'nowhere' },
+      },
+    });
+    expect(none.statusCode).toBe(400);
+    for (const id of [s.id, t.id]) await c.nova('DELETE', `/servers/${id}`);
+  });
 });

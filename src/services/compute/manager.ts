@@ -843,7 +843,10 @@ export class ComputeManager {
       requestedAz !== this.opts.defaultAvailabilityZone
     )
       throw err(400, 'The requested availability zone is not available', 'badRequest');
-    if (req.host && !(await this.store.host(req.host)))
+    if (
+      req.host &&
+      !(await this.store.hosts()).some((h) => h.name === req.host || h.hypervisor_hostname === req.host)
+    )
       throw err(400, `Compute host ${req.host} could not be found.`, 'badRequest');
     let group: GroupRow | undefined;
     if (req.group) {

@@ -499,9 +499,22 @@ export function actionRoutes(app: FastifyInstance, mgr: ComputeManager, base: st
           noExtra(a, ['availability_zone'], 'unshelve');
         mgr.checkLock(c, s);
         mgr.checkState(s, action, ['shelved', 'shelved_offloaded']);
+        // 2.77: unshelve into another availability zone.
+        const az =
+          mv(req).ge(77) && arg && typeof arg === 'object'
+            ? str(a, 'availability_zone', { min: 1, max: 255 })
+            : undefined;
+        if (az && ![...(await mgr.hostZones()).values()].includes(az))
+          throw bad('The requested availability zone is not available');
         const ok = await store.saveState(
           s.id,
-          { task_state: 'scheduling', host: null, node: null, updated_at: now() },
+          {
+            task_state: 'scheduling',
+            host: null,
+            node: null,
+            updated_at: now(),
+            ...(az ? { requested_az: az } : {}),
+          },
           [null],
         );
         if (!ok)

@@ -604,9 +604,9 @@ export function serverRoutes(app: FastifyInstance, mgr: ComputeManager, base: st
     }
     const description = v.ge(19) ? str(b, 'description', { max: 255, nullable: true }) : undefined;
     const az = str(b, 'availability_zone', { min: 1, max: 255 });
-    const host = v.ge(74) ? str(b, 'host', { min: 1, max: 255 }) : undefined;
-    if (host || (v.ge(74) && b.hypervisor_hostname))
-      req.authorize({ project_id: c.projectId }, 'compute:servers:create:requested_destination');
+    const hvHost = v.ge(74) ? str(b, 'hypervisor_hostname', { min: 1, max: 255 }) : undefined;
+    const host = v.ge(74) ? (str(b, 'host', { min: 1, max: 255 }) ?? hvHost) : undefined;
+    if (host) req.authorize({ project_id: c.projectId }, 'compute:servers:create:requested_destination');
     const hints = (body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints']) as Obj | undefined;
     let group: string | undefined;
     if (hints && typeof hints === 'object' && hints.group !== undefined) {
