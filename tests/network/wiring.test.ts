@@ -224,6 +224,15 @@ describe('agent and fake driver', () => {
     // the deleted port left its group's address set; the user's port (still in the group) stays
     expect(fake.addressSets.get(sgId)).toEqual([unbound.fixed_ips[0]!.ip_address]);
   });
+  it('lists the networks a project boots on without naming one', async () => {
+    expect(await facade.listBootableNetworks(user.projectId)).toEqual([{ id: n.id, name: 'network1' }]);
+    const shared = (
+      await api.ok(201, 'POST', '/networks', cloud.adminToken, { network: { name: 'shared', shared: true } })
+    ).network;
+    const other = await cloud.projectUser('wp3', 'wu3');
+    expect(await facade.listBootableNetworks(other.projectId)).toEqual([{ id: shared.id, name: 'shared' }]);
+    await api.ok(204, 'DELETE', `/networks/${shared.id}`, cloud.adminToken);
+  });
   it('deleting a network removes it from the driver', async () => {
     const tmp = (await api.ok(201, 'POST', '/networks', user.token, { network: { name: 'tmp' } })).network;
     await facade.settle();

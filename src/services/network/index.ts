@@ -16,6 +16,8 @@
  *   unbindServerPorts(serverId)      unbindPort for every port of the server; returns how many
  *   deletePort(portId)               delete one port (idempotent)
  *   deleteServerPorts(serverId)      delete every port of the server; returns how many
+ *   listBootableNetworks(projectId)  networks a server of the project may boot on without naming one, as Nova's
+ *                                    _get_available_networks: the project's own networks plus shared ones
  *   serverAddresses(serverId)        Nova's `addresses`: {<network name>: [{addr, version, type: fixed|floating,
  *                                    mac}]}
  *   settle()                         resolve when the agent applied every pending change (tests, tools)
@@ -80,6 +82,7 @@ export interface NetworkFacade {
   deletePort(portId: string): Promise<void>;
   deleteServerPorts(serverId: string): Promise<number>;
   serverAddresses(serverId: string): Promise<Record<string, ServerAddress[]>>;
+  listBootableNetworks(projectId: string): Promise<{ id: string; name: string }[]>;
   settle(): Promise<void>;
   readonly driver: NetworkDriver;
 }
@@ -216,6 +219,14 @@ function facade(
       const ports = await listServerPorts(serverId);
       for (const p of ports) await this.deletePort(p.id);
       return ports.length;
+    },
+    async listBootableNetworks(projectId) {
+      const own = await m.list(member(projectId), 'network', { project_id: projectId }, '');
+      const shared = await m.list(member(projectId), 'network', { shared: 'true' }, '');
+      const seen = new Set<string>();
+      return [...own.items, ...shared.items]
+        .filter((n) => !seen.has(n.id as string) && seen.add(n.id as string))
+        .map((n) => ({ id: n.id as string, name: n.name as string }));
     },
     async serverAddresses(serverId) {
       const ports = await listServerPorts(serverId);
