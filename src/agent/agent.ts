@@ -424,6 +424,8 @@ export class HostAgent {
     try {
       await this.driver.spawn(spec);
     } catch (e) {
+      // A duplicate spawn of a running instance must not harm it: its reports are stale and ignored.
+      if ((e as DriverError).code === 'InstanceExists') return false;
       // The driver cleaned up the partial instance; make sure of it (destroy is idempotent).
       await this.driver.destroy(spec.uuid).catch(() => undefined);
       const err = this.err(e);

@@ -114,4 +114,39 @@ describe('servers with networks', () => {
     expect(r.json().server.addresses).toEqual({});
     await c.nova('DELETE', `/servers/${s.id}`, { token: p.token });
   });
+
+  it('recovery of a build interrupted during networking: partial ports are replaced, then the host sync spawns it', async () => {
+    const s = await c.boot(p.token, { name: 'netcrash', networks: [{ uuid: net }] });
+    expect(s.status).toBe('ACTIVE');
+    const mgr = c.compute.manager;
+    const agent = c.compute.agent!;
+    const fake = agent.driver as import('../../src/agent/compute/fake/index.js').FakeDriver;
+    const before = (await c.req('GET', `/networking/v2.0/ports?device_id=${s.id}`, { token: p.token })).json()
+      .ports;
+    expect(before).toHaveLength(1);
+    // As if the process died after making the port but before casting the spawn.
+    await mgr.store.k
+      .updateTable('compute_server')
+      .set({ vm_state: 'building', task_state: 'networking', addresses: '[]', power_state: 0 })
+      .where('id', '=', s.id)
+      .execute();
+    await fake.destroy(s.id);
+    await mgr.recoverNetworking();
+    await mgr.onReport({
+      kind: 'hello',
+      host: agent.host,
+      info: await fake.getHostInfo(),
+      driver: 'fake',
+      capabilities: fake.capabilities,
+      instances: await fake.listInstances(),
+    });
+    const x = await c.waitFor(s.id, 'ACTIVE', p.token);
+    const after = (await c.req('GET', `/networking/v2.0/ports?device_id=${s.id}`, { token: p.token })).json()
+      .ports;
+    expect(after).toHaveLength(1);
+    expect(after[0].id).not.toBe(before[0].id);
+    expect(x.addresses.private[0].addr).toBe(after[0].fixed_ips[0].ip_address);
+    await c.nova('DELETE', `/servers/${s.id}`, { token: p.token });
+    await c.waitFor(s.id, 'DELETED', p.token);
+  });
 });

@@ -110,6 +110,7 @@ export function computeService(
       const m = mgr;
       const ctx = ctxRef;
       m.start();
+      await m.recoverNetworking();
       // Images for snapshots: the agent uploads with the requester's rights (in-process transfer).
       if (options.agent !== false) {
         const driver =

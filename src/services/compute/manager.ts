@@ -1665,27 +1665,16 @@ export class ComputeManager {
    * scheduled again; servers on hosts that stay down are marked ERROR by `checkHosts`.
    */
   async recover(): Promise<void> {
+    // Builds that had no host yet: schedule, network and cast them now (the agents' sync never saw them).
     const stuck = await this.store.k
       .selectFrom('compute_server')
       .selectAll()
       .where('deleted', '=', 0)
       .where('vm_state', '=', 'building')
-      .where('task_state', 'in', ['scheduling', 'networking'])
+      .where('task_state', '=', 'scheduling')
+      .where('host', 'is', null)
       .execute();
     for (const s of stuck) {
-      if (s.task_state === 'networking' && s.host) {
-        // The host is chosen (claim held): finish networking and cast, or let the agent's sync rebuild it.
-        const c = this.systemCaller(s);
-        const fresh = await this.allocateNetworks(s, c);
-        if (fresh)
-          this.send(s.host, {
-            op: 'spawn',
-            uuid: s.id,
-            requestId: (await this.actionRequestId(s.id)) ?? `req-recover-${s.id}`,
-            spec: await this.spec(fresh),
-          });
-        continue;
-      }
       const host = await this.schedule(s);
       if (!host) continue;
       const fresh = await this.allocateNetworks({ ...s, host }, this.systemCaller(s));
@@ -1696,6 +1685,33 @@ export class ComputeManager {
           requestId: (await this.actionRequestId(s.id)) ?? `req-recover-${s.id}`,
           spec: await this.spec(fresh),
         });
+    }
+  }
+
+  /**
+   * Before the agents say hello: builds interrupted while their ports were being made get their ports
+   * made again (the partial ones deleted). They stay BUILD/networking; the host's sync then spawns them.
+   */
+  async recoverNetworking(): Promise<void> {
+    const rows = await this.store.k
+      .selectFrom('compute_server')
+      .selectAll()
+      .where('deleted', '=', 0)
+      .where('vm_state', '=', 'building')
+      .where('task_state', '=', 'networking')
+      .where('host', 'is not', null)
+      .execute();
+    const api = this.networks.api;
+    for (const s of rows) {
+      if (api) {
+        const requested = json<RequestedNetwork[] | string | null>(s.requested_networks, null);
+        const userPorts = new Set(
+          Array.isArray(requested) ? requested.filter((n) => n.port).map((n) => n.port!) : [],
+        );
+        for (const p of await api.listServerPorts(s.id).catch(() => []))
+          if (!userPorts.has(p.id)) await api.deletePort(p.id).catch(() => undefined);
+      }
+      await this.allocateNetworks({ ...s, addresses: '[]' }, this.systemCaller(s));
     }
   }
 
