@@ -5,6 +5,7 @@
  * Needs root (taps), qemu, genisoimage and the image from tools/test-image/build.sh (run by .ci/run).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ afterAll(() => {
   rmSync(keyDir, { recursive: true, force: true });
 });
 
-const uuid = '1b7c6a2e-5f0d-4c1e-9a3b-7d8e9f0a1b2c';
+const uuid = randomUUID();
 const md5 = execFileSync('sh', ['-c', `md5sum ${IMAGE} 2>/dev/null | cut -d' ' -f1 || true`], {
   encoding: 'utf8',
 }).trim();
@@ -110,11 +111,23 @@ describe.skipIf(!ready)('QEMU driver with the test guest', () => {
     const vol = join(stateDir, 'vol1.qcow2');
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', vol, '64M']);
     await d.attachVolume(uuid, { volumeId: 'vol-0001-abcdef', connection: { path: vol, format: 'qcow2' } });
-    await typeOnConsole('\nroot\n');
-    await new Promise((r) => setTimeout(r, 3000));
-    await typeOnConsole(
-      'for b in /sys/block/vd*; do echo DISK $(basename $b) $(cat $b/serial); done; cat /root/.ssh/authorized_keys\n',
+    // Log in on the serial console as root (no password there), at the pace of a busy machine.
+    const consoleText = () => d.getConsoleOutput(uuid);
+    await waitFor(
+      async () => /login: *$/.test((await consoleText()).trimEnd() + ' '),
+      120_000,
+      'the login prompt',
     );
+    const before = (await consoleText()).length;
+    await typeOnConsole('root\n');
+    await waitFor(async () => (await consoleText()).slice(before).includes('#'), 60_000, 'a root shell');
+    const cmd =
+      'for b in /sys/block/vd*; do echo DISK $(basename $b) $(cat $b/serial); done; cat /root/.ssh/authorized_keys\n';
+    await typeOnConsole(cmd);
+    for (let i = 0; i < 6 && !/DISK vd\w vol-0001-abcdef/.test(await consoleText()); i++) {
+      await new Promise((r) => setTimeout(r, 10_000));
+      if (!/DISK vd\w vol-0001-abcdef/.test(await consoleText())) await typeOnConsole(cmd);
+    }
     await waitFor(
       async () => /DISK vd\w vol-0001-abcdef/.test(await d.getConsoleOutput(uuid)),
       60_000,
