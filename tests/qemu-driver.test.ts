@@ -176,6 +176,13 @@ describe.skipIf(!ready)('QEMU driver with the test guest', () => {
     // Rebuild: a new root disk from the image, the same instance.
     await d.rebuild(spec);
     await waitFor(async () => (await readies()) >= 4, 180_000, 'READY after a rebuild');
+    // Rescue boots the image again with the instance's disk as a second disk; unrescue boots the disk.
+    await d.rescue(uuid);
+    expect(readFileSync(join(stateDir, uuid, 'instance.json'), 'utf8')).toContain('"rescue":true');
+    await waitFor(async () => (await readies()) >= 5, 180_000, 'READY in rescue');
+    await d.unrescue(uuid);
+    expect(existsSync(join(stateDir, uuid, 'disk.rescue'))).toBe(false);
+    await waitFor(async () => (await readies()) >= 6, 180_000, 'READY after unrescue');
 
     await d.destroy(uuid);
     await expect(d.getInfo(uuid)).rejects.toThrow(/could not be found/);

@@ -76,6 +76,8 @@ interface Saved {
   extraVifs: VifSpec[];
   suspended?: boolean;
   powerOff?: boolean;
+  /** Booted from a rescue disk (the image again) with the instance's own disk attached second. */
+  rescue?: boolean;
   /** The host's boot id when QEMU was last started: a different one at init means the host rebooted. */
   bootId?: string;
 }
@@ -152,7 +154,7 @@ export class QemuDriver implements ComputeDriver {
     supportsPause: true,
     supportsSuspend: true,
     supportsSnapshot: true,
-    supportsRescue: false,
+    supportsRescue: true,
     supportsAttachVolume: true,
     supportsAttachInterface: true,
     supportsResize: true,
@@ -692,11 +694,45 @@ export class QemuDriver implements ComputeDriver {
     await this.launch(spec.uuid, s);
   }
 
-  async rescue(): Promise<void> {
-    throw new DriverError('rescue is not supported by the qemu driver yet', 'Unsupported');
+  /**
+   * Rescue (Nova's libvirt way): stop the VM, boot a fresh disk of the rescue image (default: the
+   * instance's own image) with the instance's disk attached second, so a person can repair it.
+   */
+  async rescue(uuid: string, rescueImage?: InstanceSpec['image']): Promise<void> {
+    const s = this.saved(uuid);
+    if (s.rescue) return;
+    const image = rescueImage ?? s.spec.image;
+    if (!image) throw new DriverError('no image to rescue from', 'Unsupported');
+    const base = await this.base(image.id);
+    await this.kill(uuid);
+    const rescueDisk = join(this.dir(uuid), 'disk.rescue');
+    rmSync(rescueDisk, { force: true });
+    await run(this.o.qemuImg, [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-b',
+      base.path,
+      '-F',
+      base.format,
+      rescueDisk,
+    ]);
+    s.rescue = true;
+    s.suspended = false;
+    s.powerOff = false;
+    this.save(uuid, s);
+    await this.launch(uuid, s);
   }
-  async unrescue(): Promise<void> {
-    throw new DriverError('rescue is not supported by the qemu driver yet', 'Unsupported');
+
+  async unrescue(uuid: string): Promise<void> {
+    const s = this.saved(uuid);
+    if (!s.rescue) return;
+    await this.kill(uuid);
+    rmSync(join(this.dir(uuid), 'disk.rescue'), { force: true });
+    s.rescue = false;
+    this.save(uuid, s);
+    await this.launch(uuid, s);
   }
 
   // ---------------------------------------------------------------- hot-plug
