@@ -179,9 +179,15 @@ describe.skipIf(!ready)('QEMU driver with the test guest', () => {
     // Rescue boots the image again with the instance's disk as a second disk; unrescue boots the disk.
     await d.rescue(uuid);
     expect(readFileSync(join(stateDir, uuid, 'instance.json'), 'utf8')).toContain('"rescue":true');
+    const cmdline = () =>
+      readFileSync(`/proc/${readFileSync(join(stateDir, uuid, 'pid'), 'utf8').trim()}/cmdline`, 'utf8');
+    expect(cmdline()).toMatch(
+      /disk\.rescue,if=none,id=rescue[^\0]*\0-device\0virtio-blk-pci,drive=rescue,bootindex=0/,
+    );
     await waitFor(async () => (await readies()) >= 5, 180_000, 'READY in rescue');
     await d.unrescue(uuid);
     expect(existsSync(join(stateDir, uuid, 'disk.rescue'))).toBe(false);
+    expect(cmdline()).not.toContain('disk.rescue');
     await waitFor(async () => (await readies()) >= 6, 180_000, 'READY after unrescue');
 
     await d.destroy(uuid);

@@ -437,33 +437,23 @@ export class QemuDriver implements ComputeDriver {
     ];
     for (let i = 1; i <= ROOT_PORTS; i++)
       a.push('-device', `pcie-root-port,id=rp${i},chassis=${i},slot=${i}`);
-    a.push(
-      '-drive',
-      `file=${join(d, 'disk')},if=none,id=root,format=qcow2,discard=unmap`,
-      '-device',
-      'virtio-blk-pci,drive=root,bootindex=0',
-    );
-    if (existsSync(join(d, 'disk.eph0')))
+    const drive = (file: string, id: string, opts: string, device = '') =>
       a.push(
         '-drive',
-        `file=${join(d, 'disk.eph0')},if=none,id=eph0,format=qcow2`,
+        `file=${join(d, file)},if=none,id=${id},${opts}`,
         '-device',
-        'virtio-blk-pci,drive=eph0',
+        `virtio-blk-pci,drive=${id}${device}`,
       );
-    if (existsSync(join(d, 'disk.swap')))
-      a.push(
-        '-drive',
-        `file=${join(d, 'disk.swap')},if=none,id=swap,format=qcow2`,
-        '-device',
-        'virtio-blk-pci,drive=swap',
-      );
-    if (existsSync(join(d, 'disk.config')))
-      a.push(
-        '-drive',
-        `file=${join(d, 'disk.config')},if=none,id=config,format=raw,readonly=on`,
-        '-device',
-        'virtio-blk-pci,drive=config',
-      );
+    if (s.rescue) {
+      // Rescue: boot a fresh disk of the image; the instance's own disk comes second, for repair.
+      drive('disk.rescue', 'rescue', 'format=qcow2', ',bootindex=0');
+      drive('disk', 'root', 'format=qcow2,discard=unmap');
+    } else {
+      drive('disk', 'root', 'format=qcow2,discard=unmap', ',bootindex=0');
+    }
+    if (existsSync(join(d, 'disk.eph0'))) drive('disk.eph0', 'eph0', 'format=qcow2');
+    if (existsSync(join(d, 'disk.swap'))) drive('disk.swap', 'swap', 'format=qcow2');
+    if (existsSync(join(d, 'disk.config'))) drive('disk.config', 'config', 'format=raw,readonly=on');
     [...spec.networkInfo, ...s.extraVifs].forEach((v, i) => {
       a.push(
         '-netdev',
