@@ -2721,13 +2721,7 @@ export class NetworkManager {
         'Bad router request: Either subnet_id or port_id must be specified.',
         'BadRequest',
       );
-    const routerPorts = await this.store.list('net_ports', {
-      where: [
-        { eq: 'device_id', values: [id] },
-        { eq: 'device_owner', values: [OWNER_ROUTER_INTERFACE] },
-      ],
-    });
-    const routerAllocs = await this.store.allocationsFor(routerPorts.map((p) => p.id));
+    const { allocs: routerAllocs } = await this.routerInterfacePorts(id);
     let portId: string;
     let subnetIds: string[];
     if (d.port_id !== undefined) {
@@ -2826,6 +2820,17 @@ export class NetworkManager {
         );
   }
 
+  /** A router's interface ports and their address allocations. */
+  private async routerInterfacePorts(routerId: string) {
+    const ports = await this.store.list('net_ports', {
+      where: [
+        { eq: 'device_id', values: [routerId] },
+        { eq: 'device_owner', values: [OWNER_ROUTER_INTERFACE] },
+      ],
+    });
+    return { ports, allocs: await this.store.allocationsFor(ports.map((p) => p.id)) };
+  }
+
   async removeRouterInterface(c: Caller, id: string, body: unknown) {
     const router = await this.visibleRow(c, 'router', id);
     this.enforce(c, 'remove_router_interface', await this.target(c, 'router', router));
@@ -2836,13 +2841,7 @@ export class NetworkManager {
         'Bad router request: Either subnet_id or port_id must be specified.',
         'BadRequest',
       );
-    const ports = await this.store.list('net_ports', {
-      where: [
-        { eq: 'device_id', values: [id] },
-        { eq: 'device_owner', values: [OWNER_ROUTER_INTERFACE] },
-      ],
-    });
-    const allocs = await this.store.allocationsFor(ports.map((p) => p.id));
+    const { ports, allocs } = await this.routerInterfacePorts(id);
     let port: Row | undefined;
     let subnetIds: string[];
     if (d.port_id !== undefined) {

@@ -442,16 +442,19 @@ export function adminRoutes(app: FastifyInstance, mgr: ComputeManager, base: str
       };
     },
   );
+  /** Hypervisors whose hostname contains the pattern; 404 when none does (Nova's search). */
+  const matching = async (p: string) => {
+    const hs = (await hostStates()).filter((x) => x.h.hypervisor_hostname.includes(p));
+    if (!hs.length) throw new ApiError(404, `No hypervisor matching '${p}' could be found.`, 'itemNotFound');
+    return hs;
+  };
   app.get(
     '/v2.1/os-hypervisors/:pattern/search',
     { config: { policy: 'os_compute_api:os-hypervisors:search' } },
     async (req) => {
       requireMv(req, 1, 52);
       req.authorize({});
-      const p = (req.params as P).pattern!;
-      const hs = (await hostStates()).filter((x) => x.h.hypervisor_hostname.includes(p));
-      if (!hs.length)
-        throw new ApiError(404, `No hypervisor matching '${p}' could be found.`, 'itemNotFound');
+      const hs = await matching((req.params as P).pattern!);
       return {
         hypervisors: hs.map((x) => hypervisorView(x.h, mv(req), { detail: false, up: x.up, usage: x.usage })),
       };
@@ -463,10 +466,7 @@ export function adminRoutes(app: FastifyInstance, mgr: ComputeManager, base: str
     async (req) => {
       requireMv(req, 1, 52);
       req.authorize({});
-      const p = (req.params as P).pattern!;
-      const hs = (await hostStates()).filter((x) => x.h.hypervisor_hostname.includes(p));
-      if (!hs.length)
-        throw new ApiError(404, `No hypervisor matching '${p}' could be found.`, 'itemNotFound');
+      const hs = await matching((req.params as P).pattern!);
       const out = [];
       for (const x of hs)
         out.push(

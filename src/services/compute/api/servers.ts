@@ -295,50 +295,19 @@ export function serverRoutes(app: FastifyInstance, mgr: ComputeManager, base: st
     const tagsAny = tagList('tags-any');
     const notTags = tagList('not-tags');
     const notTagsAny = tagList('not-tags-any');
-    for (const t of tags)
-      k = k.where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('compute_server_tag')
-            .select('tag')
-            .whereRef('compute_server_tag.server_id', '=', 'compute_server.id')
-            .where('tag', '=', t),
-        ),
+    // The server has a tag among `any` (Nova's tags / tags-any / not-tags / not-tags-any).
+    const hasTag = (eb: any, any: string[]) =>
+      eb.exists(
+        eb
+          .selectFrom('compute_server_tag')
+          .select('tag')
+          .whereRef('compute_server_tag.server_id', '=', 'compute_server.id')
+          .where('tag', 'in', any),
       );
-    if (tagsAny.length)
-      k = k.where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('compute_server_tag')
-            .select('tag')
-            .whereRef('compute_server_tag.server_id', '=', 'compute_server.id')
-            .where('tag', 'in', tagsAny),
-        ),
-      );
-    if (notTags.length)
-      k = k.where(({ not, and, exists, selectFrom }) =>
-        not(
-          and(
-            notTags.map((t) =>
-              exists(
-                selectFrom('compute_server_tag')
-                  .select('tag')
-                  .whereRef('compute_server_tag.server_id', '=', 'compute_server.id')
-                  .where('tag', '=', t),
-              ),
-            ),
-          ),
-        ),
-      );
-    if (notTagsAny.length)
-      k = k.where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('compute_server_tag')
-              .select('tag')
-              .whereRef('compute_server_tag.server_id', '=', 'compute_server.id')
-              .where('tag', 'in', notTagsAny),
-          ),
-        ),
-      );
+    for (const t of tags) k = k.where((eb) => hasTag(eb, [t]));
+    if (tagsAny.length) k = k.where((eb) => hasTag(eb, tagsAny));
+    if (notTags.length) k = k.where((eb) => eb.not(eb.and(notTags.map((t) => hasTag(eb, [t])))));
+    if (notTagsAny.length) k = k.where((eb) => eb.not(hasTag(eb, notTagsAny)));
 
     // sorting and paging: keyset on (sort column, seq)
     const sortKeys = qAll(req, 'sort_key');
