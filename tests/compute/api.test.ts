@@ -394,6 +394,10 @@ describe('servers', () => {
     expect(r.json().servers.map((s: { name: string }) => s.name)).toEqual(['list-b']);
     r = await c.nova('GET', '/servers?not-tags=blue&name=list', { token: member.token });
     expect(r.json().servers.map((s: { name: string }) => s.name)).toEqual(['list-a']);
+    r = await c.nova('GET', '/servers?tags-any=blue,green&name=list', { token: member.token });
+    expect(r.json().servers.map((s: { name: string }) => s.name)).toEqual(['list-b']);
+    r = await c.nova('GET', '/servers?not-tags-any=blue,green&name=list', { token: member.token });
+    expect(r.json().servers.map((s: { name: string }) => s.name)).toEqual(['list-a']);
     r = await c.nova('GET', '/servers?status=SHUTOFF', { token: member.token });
     expect(r.json().servers).toEqual([]);
     r = await c.nova('GET', '/servers?status=BOGUS', { token: member.token });
@@ -748,6 +752,17 @@ describe('limits, quotas, infrastructure', () => {
     expect(typeof r.json().hypervisors[0].cpu_info).toBe('string');
     r = await c.nova('GET', `/os-hypervisors/${h.id}?with_servers=true`);
     expect(r.json().hypervisor.servers).toBeDefined();
+    // pattern search (microversions before 2.53)
+    const host = h.hypervisor_hostname as string;
+    r = await c.nova('GET', `/os-hypervisors/${host.slice(0, 3)}/search`, { mv: '2.1' });
+    expect(r.json().hypervisors.map((x: { hypervisor_hostname: string }) => x.hypervisor_hostname)).toEqual([
+      host,
+    ]);
+    r = await c.nova('GET', `/os-hypervisors/${host.slice(0, 3)}/servers`, { mv: '2.1' });
+    expect(r.statusCode).toBe(200);
+    r = await c.nova('GET', '/os-hypervisors/no-such-host/search', { mv: '2.1' });
+    expect(r.statusCode).toBe(404);
+    expect(r.json().itemNotFound.message).toMatch(/No hypervisor matching/);
     r = await c.nova('GET', '/os-hypervisors/statistics');
     expect(r.json().hypervisor_statistics).toMatchObject({ count: 1, vcpus: 16 });
     r = await c.nova('GET', '/os-services');
