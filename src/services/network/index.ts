@@ -9,6 +9,8 @@
  *        IpAddressGenerationFailure, 404 NetworkNotFound).
  *   getPort(portId)                  the port, or undefined
  *   listServerPorts(serverId)        ports whose device_id is serverId
+ *   findPortByNetworkIp(networkId, ip)  the port on that network holding that fixed IP (any owner), or
+ *                                    undefined: the metadata service's "which instance is asking"
  *   bindPort(portId, {projectId, serverId, hostId, az?})
  *        attach an existing (user-created) port to a server: 409 PortInUse when it has another device
  *   (securityGroups: ids or names of the project's groups; default: the project's `default` group)
@@ -36,7 +38,7 @@ import { networkMigrations } from './migrations.js';
 import { networkPolicies } from './policies.js';
 import { NetworkStore } from './store.js';
 import { Wiring } from './wiring.js';
-import { parseIp } from './ipam.js';
+import { normalizeIp, parseIp } from './ipam.js';
 
 export type NeutronPort = {
   id: string;
@@ -73,6 +75,7 @@ export interface NetworkFacade {
   }): Promise<NeutronPort>;
   getPort(portId: string): Promise<NeutronPort | undefined>;
   listServerPorts(serverId: string): Promise<NeutronPort[]>;
+  findPortByNetworkIp(networkId: string, ip: string): Promise<NeutronPort | undefined>;
   bindPort(
     portId: string,
     o: { projectId: string; serverId: string; hostId: string; az?: string },
@@ -169,6 +172,17 @@ function facade(
     settle: () => wiring.settle(agent),
     getPort,
     listServerPorts,
+    async findPortByNetworkIp(networkId, ip) {
+      const address = normalizeIp(ip);
+      if (!address) return undefined;
+      const [alloc] = await m.store.list('net_ipallocations', {
+        where: [
+          { eq: 'network_id', values: [networkId] },
+          { eq: 'ip_address', values: [address] },
+        ],
+      });
+      return alloc ? getPort(alloc.port_id as string) : undefined;
+    },
     async createServerPort(o) {
       const port: Record<string, unknown> = { network_id: o.networkId, project_id: o.projectId };
       if (o.fixedIp || o.subnetId)
