@@ -137,6 +137,11 @@ interface NetworkFacadeLike {
   unbindPort(portId: string): Promise<void>;
   deletePort(portId: string): Promise<void>;
   listServerPorts(serverId: string): Promise<NeutronPortLike[]>;
+  /** The port on a network holding a fixed IP (the metadata service: which instance is asking). */
+  findPortByNetworkIp?(
+    networkId: string,
+    ip: string,
+  ): Promise<(NeutronPortLike & { device_id: string; device_owner: string }) | undefined>;
   serverAddresses(
     serverId: string,
   ): Promise<Record<string, { addr: string; version: 4 | 6; type: 'fixed' | 'floating'; mac: string }[]>>;

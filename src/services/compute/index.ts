@@ -12,6 +12,7 @@ import type { ComputeDriver } from '../../agent/compute/driver.js';
 import { FakeDriver, type FakeDriverOptions } from '../../agent/compute/fake/index.js';
 import type { AgentReport } from '../../agent/compute/protocol.js';
 import { setupServiceScope } from '../../core/http/app.js';
+import { metadataSecret } from '../../core/metadata-secret.js';
 import type { ServiceContext, ServiceModule } from '../../core/service.js';
 import { actionRoutes } from './api/actions.js';
 import { adminRoutes } from './api/admin.js';
@@ -19,6 +20,7 @@ import { microversionHooks, novaFault, VERSION_INFO } from './api/common.js';
 import { flavorRoutes } from './api/flavors.js';
 import { serverRoutes } from './api/servers.js';
 import { ComputeManager, DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from './manager.js';
+import { MetadataService } from './metadata.js';
 import { computeMigrations } from './migrations.js';
 import { computePolicies } from './policies.js';
 import { ComputeStore } from './store.js';
@@ -88,6 +90,8 @@ export function computeService(
         },
         { prefix: '/compute' },
       );
+      // The metadata API (169.254.169.254 through the network agent's proxy), at /metadata.
+      await new MetadataService(m, metadataSecret(ctx.config.dataDir)).register(app);
       const facade: ComputeFacade = {
         manager: m,
         get agent() {
