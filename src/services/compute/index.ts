@@ -11,6 +11,8 @@ import { HostAgent } from '../../agent/agent.js';
 import type { ComputeDriver } from '../../agent/compute/driver.js';
 import { FakeDriver, type FakeDriverOptions } from '../../agent/compute/fake/index.js';
 import type { AgentReport } from '../../agent/compute/protocol.js';
+import type { Credentials } from '../../core/auth/policy.js';
+import { ApiError } from '../../core/errors.js';
 import { setupServiceScope } from '../../core/http/app.js';
 import { metadataSecret } from '../../core/metadata-secret.js';
 import type { ServiceContext, ServiceModule } from '../../core/service.js';
@@ -24,6 +26,8 @@ import { MetadataService } from './metadata.js';
 import { computeMigrations } from './migrations.js';
 import { computePolicies } from './policies.js';
 import { ComputeStore } from './store.js';
+import type { Caller } from './facades.js';
+import { statusOf } from './views.js';
 
 export { computeMigrations } from './migrations.js';
 export { computePolicies } from './policies.js';
@@ -42,12 +46,28 @@ export interface ComputeServiceOptions {
   extraFakeHosts?: (Partial<FakeDriverOptions> & { hostname: string; availabilityZone?: string })[];
 }
 
+/** A server as other services may see it (findServers). */
+export interface ServerSummary {
+  id: string;
+  name: string;
+  /** Nova's status (ACTIVE, SHUTOFF, ERROR, …). */
+  status: string;
+  project_id: string;
+}
+
 /** What other services (and tests) get from ctx.services.compute. */
 export interface ComputeFacade {
   manager: ComputeManager;
   agent?: HostAgent;
   /** Wait until background work (scheduling, agent tasks, reports) is done. */
   settle(): Promise<void>;
+  /**
+   * Servers whose id — or else exact name — is `ref`, among those a caller with these credentials may see
+   * (the rule of GET /servers/{id}, so another project's server is not found). Names are looked up in the
+   * caller's project, in every project for an admin. Used by the network service's explain
+   * (src/services/network/explain.ts), which resolves `server:<name|id>` through it.
+   */
+  findServers(creds: Credentials, ref: string): Promise<ServerSummary[]>;
 }
 
 export function computeService(
@@ -96,6 +116,33 @@ export function computeService(
         manager: m,
         get agent() {
           return agent;
+        },
+        findServers: async (creds, ref) => {
+          const c: Caller = {
+            userId: creds.user_id ?? '',
+            projectId: creds.project_id ?? '',
+            roles: creds.roles ?? [],
+            isAdmin: ctx.policy.check('context_is_admin', {}, creds),
+            creds,
+            requestId: '',
+          };
+          const byId = ref ? await store.server(ref) : undefined;
+          const rows = byId ? [byId] : await store.serversNamed(ref, c.isAdmin ? undefined : c.projectId);
+          const out: ServerSummary[] = [];
+          for (const row of rows) {
+            const s = await m.getServer(c, row.id, 'os_compute_api:servers:show').catch((e: unknown) => {
+              if (e instanceof ApiError && (e.status === 404 || e.status === 403)) return undefined;
+              throw e;
+            });
+            if (s)
+              out.push({
+                id: s.id,
+                name: s.name,
+                status: statusOf(s.vm_state, s.task_state),
+                project_id: s.project_id,
+              });
+          }
+          return out;
         },
         settle: async () => {
           for (let i = 0; i < 3; i++) {

@@ -293,6 +293,13 @@ export class ComputeStore {
     return q.executeTakeFirst();
   }
 
+  /** Live servers with exactly this name, in one project (or every project), oldest first; at most `limit`. */
+  async serversNamed(name: string, projectId: string | undefined, limit = 20): Promise<ServerRow[]> {
+    let q = this.k.selectFrom('compute_server').selectAll().where('name', '=', name).where('deleted', '=', 0);
+    if (projectId !== undefined) q = q.where('project_id', '=', projectId);
+    return q.orderBy('created_at').orderBy('id').limit(limit).execute();
+  }
+
   async tags(ids: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     if (ids.length === 0) return out;
