@@ -1,10 +1,11 @@
-/** The `stackbox` command. */
+/** The `stackbox` command: up, image build-test, token rotate, explain. */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import YAML from 'yaml';
 import { DEFAULT_PORT, loadConfig, type Config, type ConfigInput } from './core/config.js';
 import { createLogger } from './core/log.js';
+import { runExplain, type ExplainOptions } from './cli/explain.js';
 import { createServer } from './server.js';
 import { keyRepositoryFor } from './services/identity/index.js';
 import { buildTestImage, registerTestImage, TEST_IMAGE_NAME } from './test-image.js';
@@ -65,6 +66,16 @@ program
   .option('--no-clouds-yaml', 'do not write a clouds.yaml entry')
   .option('--log-level <level>', 'trace, debug, info, warn, error')
   .option('--compute-driver <name>', 'auto (qemu where it can run, else fake), qemu or fake')
+  .option('--network-driver <name>', 'auto (linux where it can run, else fake), linux or fake')
+  .option(
+    '--physical-networks <map>',
+    'physical networks on this host: name:bridge[@namespace],... (or STACKBOX_PHYSICAL_NETWORKS)',
+  )
+  .option(
+    '--public-network <cidr>',
+    'CIDR of the default external network `public`, gateway on the host bridge br-stackbox (default 172.24.4.0/24)',
+  )
+  .option('--no-public-network', 'do not create the default external network `public`')
   .option('--no-test-image', 'do not register the cached test guest image as `stackbox-test`')
   .action(async (opts: UpOptions) => {
     const config = loadConfig(opts);
@@ -143,6 +154,23 @@ token
       `Rotated token keys: primary is now key ${r.primary}${r.removed.length ? `, removed ${r.removed.join(', ')}` : ''}. ` +
         'Restart running servers (or wait for them to reload) to pick it up.\n',
     );
+  });
+
+program
+  .command('explain')
+  .description(
+    'why a flow does or does not reach a VM: walk it through ports, floating IPs, routers and security groups (authenticates like the openstack CLI: OS_CLOUD or OS_AUTH_URL, …; exit 0 allowed, 1 dropped, 2 error, 3 unknown)',
+  )
+  .requiredOption('--from <end>', 'external, external:<ip>, server:<name|id>, port:<id> or ip:<address>')
+  .requiredOption('--to <end>', 'server:<name|id>, port:<id>, ip:<address>, external or external:<ip>')
+  .option('--protocol <protocol>', 'icmp, tcp, udp or any (default: tcp with --port, else any)')
+  .option('--port <port>', 'destination port (tcp, udp) or ICMP type (icmp; default echo request)')
+  .option('--from-network <network>', 'the source port on this network (name or id)')
+  .option('--to-network <network>', 'the destination port on this network (name or id)')
+  .option('--os-cloud <name>', 'cloud in clouds.yaml (default $OS_CLOUD)')
+  .option('--json', 'print the API document as it is')
+  .action(async (opts: ExplainOptions) => {
+    process.exitCode = await runExplain(opts, process.env);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -16,7 +16,9 @@ import {
 } from './services/identity/index.js';
 import type { BootstrapResult } from './services/identity/bootstrap.js';
 import { imageService } from './services/image/index.js';
-import { networkService } from './services/network/index.js';
+import { networkService, type NetworkFacade } from './services/network/index.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { computeService } from './services/compute/index.js';
 import { selectComputeDriver } from './agent/compute/select.js';
 
@@ -96,6 +98,7 @@ export async function createServer(
   await identity.register(app, policy);
   for (const s of services) ctx.services[s.type] = await s.register(app, ctx);
   await app.ready();
+  if (config.publicNetwork) await ensurePublicNetwork(ctx, boot.adminProjectId, config.publicNetwork.cidr);
 
   let closed = false;
   return {
@@ -121,4 +124,17 @@ export async function createServer(
       await db.close();
     },
   };
+}
+
+/**
+ * The default external network, made once per data directory (a marker file remembers it, so an admin who
+ * deletes it is not overruled at the next start).
+ */
+async function ensurePublicNetwork(ctx: ServiceContext, projectId: string, cidr: string): Promise<void> {
+  const net = ctx.services.network as NetworkFacade | undefined;
+  const marker = join(ctx.config.dataDir, 'public-network');
+  if (!net || existsSync(marker)) return;
+  const id = await net.ensurePublicNetwork(projectId, cidr);
+  writeFileSync(marker, `${id ?? 'existing'}\n`);
+  if (id) ctx.log.info({ network: id, cidr }, 'created the external network "public"');
 }

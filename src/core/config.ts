@@ -12,6 +12,19 @@ export interface Config {
   cacheDir: string;
   /** Compute driver of the in-process agent: qemu where it can run (auto), or forced. */
   computeDriver: 'auto' | 'qemu' | 'fake';
+  /** Network driver of the in-process agent: linux where it can run (auto), or forced. */
+  networkDriver: 'auto' | 'linux' | 'fake';
+  /**
+   * Physical networks (provider:physical_network) on this host: name → bridge, optionally in a namespace
+   * (`STACKBOX_PHYSICAL_NETWORKS=extnet:br-ex,lab:br-lab@labns`).
+   */
+  physicalNetworks: Record<string, { bridge: string; netns?: string }>;
+  /**
+   * The default external network `public` (flat, physical network `public`): its CIDR, with the gateway
+   * (first address) on a host bridge Stackbox creates, so floating IPs answer from the host shell.
+   * Null when switched off (`STACKBOX_PUBLIC_NETWORK=none`).
+   */
+  publicNetwork: { cidr: string; bridge: string } | null;
   /** Register the cached test guest image as the public image `stackbox-test` at start. */
   registerTestImage: boolean;
   /** `sqlite:<path>` (default, under the data directory) or `postgres://...`. */
@@ -60,7 +73,33 @@ export interface ConfigInput {
   tokenExpiration?: number | string;
   testImage?: boolean;
   computeDriver?: string;
+  networkDriver?: string;
+  physicalNetworks?: string;
+  publicNetwork?: string | false;
   bcryptRounds?: number | string;
+}
+
+/** `name:bridge[@netns],...` → the physical network map. */
+export function parsePhysicalNetworks(v: string): Record<string, { bridge: string; netns?: string }> {
+  const out: Record<string, { bridge: string; netns?: string }> = {};
+  for (const item of v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const m = /^([^:\s]+):([A-Za-z0-9_.-]{1,15})(?:@([A-Za-z0-9_.-]+))?$/.exec(item);
+    if (!m) throw new Error(`bad physical network "${item}" (expected name:bridge or name:bridge@namespace)`);
+    out[m[1]!] = { bridge: m[2]!, ...(m[3] ? { netns: m[3] } : {}) };
+  }
+  return out;
+}
+
+function parsePublicNetwork(v: string | false | undefined): { cidr: string; bridge: string } | null {
+  if (v === false || v === 'none' || v === 'false' || v === 'off') return null;
+  const cidr = v || '172.24.4.0/24';
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m || m.slice(1, 5).some((x) => Number(x) > 255) || Number(m[5]) < 8 || Number(m[5]) > 30)
+    throw new Error(`bad public network "${cidr}" (an IPv4 CIDR such as 172.24.4.0/24, or none)`);
+  return { cidr, bridge: 'br-stackbox' };
 }
 
 function int(v: string | number | undefined, dflt: number): number {
@@ -68,6 +107,11 @@ function int(v: string | number | undefined, dflt: number): number {
   const n = typeof v === 'number' ? v : Number.parseInt(v, 10);
   if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
   return n;
+}
+
+function parseNetDriver(v: string): 'auto' | 'linux' | 'fake' {
+  if (v === 'auto' || v === 'linux' || v === 'fake') return v;
+  throw new Error(`unknown network driver "${v}" (auto, linux or fake)`);
 }
 
 function parseDriver(v: string): 'auto' | 'qemu' | 'fake' {
@@ -99,6 +143,9 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     dataDir,
     cacheDir: resolve(env.STACKBOX_CACHE ?? join(homedir(), '.cache', 'stackbox')),
     computeDriver: parseDriver(input.computeDriver ?? env.STACKBOX_COMPUTE_DRIVER ?? 'auto'),
+    networkDriver: parseNetDriver(input.networkDriver ?? env.STACKBOX_NETWORK_DRIVER ?? 'auto'),
+    physicalNetworks: parsePhysicalNetworks(input.physicalNetworks ?? env.STACKBOX_PHYSICAL_NETWORKS ?? ''),
+    publicNetwork: parsePublicNetwork(input.publicNetwork ?? env.STACKBOX_PUBLIC_NETWORK),
     registerTestImage: input.testImage !== false && env.STACKBOX_TEST_IMAGE !== 'false',
     databaseUrl,
     adminPassword: input.adminPassword || env.STACKBOX_ADMIN_PASSWORD || undefined,

@@ -78,6 +78,8 @@ export async function startTestCloud(
       publicUrl: 'http://localhost',
       bcryptRounds: 4,
       computeDriver: 'fake',
+      networkDriver: opts.env?.STACKBOX_NETWORK_DRIVER ?? 'fake',
+      publicNetwork: opts.env?.STACKBOX_PUBLIC_NETWORK ?? false,
       cloudsYaml: false,
     },
     { ...opts.env },

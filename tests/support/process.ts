@@ -74,6 +74,9 @@ export async function startStackbox(
         STACKBOX_TEST_IMAGE: 'false',
         // real VMs only in the data-plane tests that ask for them
         STACKBOX_COMPUTE_DRIVER: 'fake',
+        STACKBOX_NETWORK_DRIVER: 'fake',
+        // the default external network only where a test asks for it (the seed tests create `public`)
+        STACKBOX_PUBLIC_NETWORK: 'none',
         ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,6 +8,9 @@ import type { Readable } from 'node:stream';
 import type { ServiceContext } from '../../core/service.js';
 import type { ComputeDriver } from './driver.js';
 import { QemuDriver } from './qemu/driver.js';
+import type { VifPlug } from '../network/linux/driver.js';
+
+type VifPlugger = { plugVif(v: VifPlug): Promise<void> };
 
 export type ComputeDriverName = 'auto' | 'qemu' | 'fake';
 
@@ -49,8 +52,14 @@ export function qemuDriverFor(ctx: ServiceContext): QemuDriver {
     isAdmin: true,
     project: host,
   };
+  // With a real network driver, NICs are wired into their networks and the metadata service answers
+  // there, so a config drive is only made when asked for (as Nova's force_config_drive=False).
+  const net = (ctx.services.network as { driver?: Partial<VifPlugger> } | undefined)?.driver;
+  const plugVif = net?.plugVif ? (v: VifPlug) => net.plugVif!(v) : undefined;
   return new QemuDriver({
     stateDir: join(ctx.config.dataDir, 'instances'),
+    plugVif,
+    forceConfigDrive: !plugVif,
     log: ctx.log.child({ service: 'qemu' }),
     fetchImage: async (imageId) => {
       const images = ctx.services.image as ImageDownload | undefined;

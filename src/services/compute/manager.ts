@@ -103,6 +103,8 @@ export interface Address {
   type: 'fixed' | 'floating';
   mac: string;
   portId?: string;
+  /** The port's network id (`network` is its name, as Nova's `addresses` keys). */
+  networkId?: string;
   created?: boolean;
 }
 
@@ -763,7 +765,7 @@ export class ComputeManager {
       availabilityZone: s.availability_zone ?? undefined,
       networkInfo: [...ports.entries()].map(([portId, a]) => ({
         portId,
-        networkId: a[0]!.network,
+        networkId: a[0]!.networkId ?? a[0]!.network,
         networkName: a[0]!.network,
         mac: a[0]!.mac,
         fixedIps: a.map((x) => ({ address: x.addr, version: x.version })),
@@ -1285,10 +1287,10 @@ export class ComputeManager {
   ): Promise<Address[]> {
     const api = this.networks.api;
     if (!api) return [];
-    const byMac = new Map<string, { id: string; created: boolean }>();
+    const byMac = new Map<string, { id: string; networkId: string; created: boolean }>();
     const known = new Map((ports ?? []).map((p) => [p.id, p.created]));
     for (const p of await api.listServerPorts(serverId))
-      byMac.set(p.mac_address, { id: p.id, created: known.get(p.id) ?? true });
+      byMac.set(p.mac_address, { id: p.id, networkId: p.network_id, created: known.get(p.id) ?? true });
     const out: Address[] = [];
     for (const [network, list] of Object.entries(await api.serverAddresses(serverId)))
       for (const a of list) {
@@ -1300,6 +1302,7 @@ export class ComputeManager {
           type: a.type,
           mac: a.mac,
           portId: port?.id,
+          networkId: port?.networkId,
           created: port?.created,
         });
       }

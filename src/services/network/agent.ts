@@ -5,6 +5,8 @@
  *
  *   network.wiring  {kind: 'network'|'port'|'router'|'addressset', id, spec | null}   control plane → agent
  *   network.status  {kind: 'port'|'floatingip'|'router'|'network', id, status}   agent → control plane
+ *   network.resync  {}   agent → control plane, at agent start (drivers with host state): send everything,
+ *                        then a `sync` document listing every id, after which the driver reconciles
  *
  * Documents for one resource are applied in order; a newer document queued behind an older one replaces it
  * (only the latest desired state matters).
@@ -14,12 +16,19 @@ import type { NetworkDriver, NetworkSpec, PortSpec, RouterSpec, WiringStatus } f
 
 export const WIRING_SUBJECT = 'network.wiring';
 export const STATUS_SUBJECT = 'network.status';
+export const RESYNC_SUBJECT = 'network.resync';
 
 export type WiringMessage =
   | { kind: 'network'; id: string; spec: NetworkSpec | null; networkId?: string }
   | { kind: 'port'; id: string; spec: PortSpec | null; networkId?: string }
   | { kind: 'router'; id: string; spec: RouterSpec | null; networkId?: string }
-  | { kind: 'addressset'; id: string; spec: { addresses: string[] } | null; networkId?: string };
+  | { kind: 'addressset'; id: string; spec: { addresses: string[] } | null; networkId?: string }
+  | {
+      kind: 'sync';
+      id: string;
+      spec: { networks: string[]; routers: string[]; ports: string[] };
+      networkId?: string;
+    };
 
 export interface StatusMessage {
   kind: 'port' | 'floatingip' | 'router' | 'network';
@@ -45,6 +54,7 @@ export class NetworkAgent {
 
   start(): void {
     this.unsubscribe = this.bus.subscribe(WIRING_SUBJECT, (m) => this.accept(m as WiringMessage));
+    if (this.driver.reconcile) this.bus.publish(RESYNC_SUBJECT, {});
   }
 
   stop(): void {
@@ -84,6 +94,11 @@ export class NetworkAgent {
     }
   }
 
+  private async whenOthersIdle(self: string): Promise<void> {
+    while ([...this.running].some((k) => k !== self) || this.pending.size > 0)
+      await new Promise((r) => setTimeout(r, 20));
+  }
+
   private report(s: StatusMessage): void {
     this.bus.publish(STATUS_SUBJECT, s);
   }
@@ -110,6 +125,12 @@ export class NetworkAgent {
       case 'addressset':
         if (m.spec) await this.driver.ensureAddressSet(m.id, m.spec.addresses);
         else await this.driver.deleteAddressSet(m.id);
+        return;
+      case 'sync':
+        // Everything sent before this document is applied first (the other queues drain), then the
+        // driver removes what is not in the lists.
+        await this.whenOthersIdle(`sync:${m.id}`);
+        await this.driver.reconcile?.(m.spec);
         return;
     }
   }

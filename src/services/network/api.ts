@@ -1,6 +1,7 @@
 /** Neutron v2.0 routes (neutron/api/v2/router.py + extensions): parse, call the manager, render. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
+import { EXPLAIN_RULE, Explainer } from './explain.js';
 import { DEFS, TAGGABLE, DEFAULT_QUOTAS, type NetworkManager } from './manager.js';
 import type { Query } from './query.js';
 import * as v from './validate.js';
@@ -175,7 +176,12 @@ const RESOURCES = [
   { path: 'rbac-policies', kind: 'rbac_policy' },
 ] as const;
 
-export function networkRoutes(scope: FastifyInstance, m: NetworkManager): void {
+/** `compute`: the compute facade (ctx.services.compute) once it is there, for explain's server lookups. */
+export function networkRoutes(
+  scope: FastifyInstance,
+  m: NetworkManager,
+  opts: { compute?: () => unknown } = {},
+): void {
   scope.get('/', { config: { public: true } }, async (req) => ({
     versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${base(req)}/v2.0/`, rel: 'self' }] }],
   }));
@@ -354,6 +360,13 @@ export function networkRoutes(scope: FastifyInstance, m: NetworkManager): void {
     await m.store.deleteQuotas(p);
     reply.code(204).send();
   });
+
+  // ---- Stackbox's own: why a flow does or does not get through (src/services/network/explain.ts). Not a
+  // Neutron extension, so not listed in /v2.0/extensions.
+  const explainer = new Explainer(m, opts.compute ?? (() => undefined));
+  scope.get('/v2.0/stackbox/explain', { config: { policy: EXPLAIN_RULE } }, async (req) => ({
+    explanation: await explainer.explain(m.caller(req.auth), query(req)),
+  }));
 
   // ---- network IP availability, availability zones
   scope.get(

@@ -132,6 +132,12 @@ export interface NetworkDriver {
   /** Set the members (addresses) of a security group's address set, used by rules with a remote group. */
   ensureAddressSet(groupId: string, addresses: string[]): Promise<void>;
   deleteAddressSet(groupId: string): Promise<void>;
+  /**
+   * Drivers with host state implement this: at agent start the agent asks the control plane for the whole
+   * desired state, applies it, then calls reconcile with every id that exists, so the driver removes what
+   * it made that is no longer wanted.
+   */
+  reconcile?(wanted: { networks: string[]; routers: string[]; ports: string[] }): Promise<void>;
 }
 
 /**

@@ -23,7 +23,15 @@
  *   serverAddresses(serverId)        Nova's `addresses`: {<network name>: [{addr, version, type: fixed|floating,
  *                                    mac}]}
  *   settle()                         resolve when the agent applied every pending change (tests, tools)
+ *   ensurePublicNetwork(projectId, cidr)
+ *        the default external network `public` (flat on physical network `public`, gateway = first address,
+ *        no DHCP), created once; returns its id, or undefined when a network named `public` already exists
  *   driver                           the network driver in use (the fake records the desired wiring)
+ *
+ * What this service uses of compute (optional, looked up at request time): ctx.services.compute.findServers(creds,
+ * ref) — servers by id or exact name that the caller may see, with their Nova status — for GET
+ * /v2.0/stackbox/explain (explain.ts), which resolves `server:<name|id>` through it and then through the ports
+ * whose device_id is the server. Without compute, a server is known by its ports only (by id).
  */
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../core/errors.js';
@@ -31,6 +39,7 @@ import { setupServiceScope } from '../../core/http/app.js';
 import type { ServiceContext, ServiceModule } from '../../core/service.js';
 import { NetworkAgent } from './agent.js';
 import { AUTHENTICATED_RULE, networkRoutes } from './api.js';
+import { explainPolicy } from './explain.js';
 import { FakeNetworkDriver, type NetworkDriver } from './driver.js';
 import { neutronFault } from './errors.js';
 import { NetworkManager, type Caller } from './manager.js';
@@ -39,6 +48,7 @@ import { networkPolicies } from './policies.js';
 import { NetworkStore } from './store.js';
 import { Wiring } from './wiring.js';
 import { normalizeIp, parseIp } from './ipam.js';
+import { selectNetworkDriver } from '../../agent/network/select.js';
 
 export type NeutronPort = {
   id: string;
@@ -87,18 +97,21 @@ export interface NetworkFacade {
   serverAddresses(serverId: string): Promise<Record<string, ServerAddress[]>>;
   listBootableNetworks(projectId: string): Promise<{ id: string; name: string }[]>;
   settle(): Promise<void>;
+  ensurePublicNetwork(projectId: string, cidr: string): Promise<string | undefined>;
   readonly driver: NetworkDriver;
 }
 
-/** Policy rules: Neutron's defaults, plus the rule for documents any authenticated caller may read. */
+/** Policy rules: Neutron's defaults, plus the rule for documents any authenticated caller may read and explain's. */
 export const networkServicePolicies = [
   ...networkPolicies,
   { name: AUTHENTICATED_RULE, check: '', description: 'Any authenticated caller (extensions list).' },
+  explainPolicy,
 ];
 
 export function networkService(opts: { driver?: NetworkDriver } = {}): ServiceModule {
   let agent: NetworkAgent | undefined;
   let wiring: Wiring | undefined;
+  let closeDriver: (() => void) | undefined;
   return {
     type: 'network',
     catalog: { name: 'neutron', path: '/networking' },
@@ -106,7 +119,16 @@ export function networkService(opts: { driver?: NetworkDriver } = {}): ServiceMo
     policies: networkServicePolicies,
     async register(app: FastifyInstance, ctx: ServiceContext): Promise<NetworkFacade> {
       const store = new NetworkStore(ctx.db);
-      const driver = opts.driver ?? new FakeNetworkDriver();
+      let driver: NetworkDriver | undefined = opts.driver;
+      if (!driver) {
+        const chosen = await selectNetworkDriver(ctx.config, ctx.log.child({ service: 'network-agent' }));
+        ctx.log.info({ networkDriver: chosen.driver?.name ?? 'fake' }, chosen.reason);
+        if (!chosen.driver && ctx.config.networkDriver === 'auto')
+          process.stderr.write(`stackbox: ${chosen.reason}\n`);
+        driver = chosen.driver ?? new FakeNetworkDriver();
+      }
+      const used: NetworkDriver = driver;
+      closeDriver = () => (used as { close?: () => void }).close?.();
       wiring = new Wiring(store, ctx.bus, ctx.log);
       const manager = new NetworkManager(
         store,
@@ -115,21 +137,22 @@ export function networkService(opts: { driver?: NetworkDriver } = {}): ServiceMo
         networkServicePolicies.map((r) => r.name),
       );
       wiring.manager = manager;
-      agent = new NetworkAgent(driver, ctx.bus, ctx.log);
-      agent.start();
+      agent = new NetworkAgent(used, ctx.bus, ctx.log);
       wiring.start();
+      agent.start();
       await app.register(
         async (scope) => {
           setupServiceScope(scope, { faults: neutronFault, validator: ctx.tokens, policy: ctx.policy });
-          networkRoutes(scope, manager);
+          networkRoutes(scope, manager, { compute: () => ctx.services.compute });
         },
         { prefix: '/networking' },
       );
-      return facade(manager, wiring, agent, driver);
+      return facade(manager, wiring, agent, used);
     },
     async stop() {
       await wiring?.stop();
       agent?.stop();
+      closeDriver?.();
     },
   };
 }
@@ -170,6 +193,34 @@ function facade(
   return {
     driver,
     settle: () => wiring.settle(agent),
+    async ensurePublicNetwork(projectId, cidr) {
+      const existing = await m.store.list('net_networks', { where: [{ eq: 'name', values: ['public'] }] });
+      if (existing.length) return undefined;
+      const net = (await m.createNetwork(service, {
+        network: {
+          name: 'public',
+          project_id: projectId,
+          'router:external': true,
+          'provider:network_type': 'flat',
+          'provider:physical_network': 'public',
+        },
+      })) as { id: string };
+      const [addr, len] = cidr.split('/');
+      const o = addr!.split('.').map(Number);
+      o[3]! += 1;
+      await m.createSubnet(service, {
+        subnet: {
+          name: 'public-subnet',
+          network_id: net.id,
+          project_id: projectId,
+          ip_version: 4,
+          cidr: `${addr}/${len}`,
+          gateway_ip: o.join('.'),
+          enable_dhcp: false,
+        },
+      });
+      return net.id;
+    },
     getPort,
     listServerPorts,
     async findPortByNetworkIp(networkId, ip) {

@@ -6,7 +6,13 @@
  */
 import type { Bus } from '../../core/bus/index.js';
 import { bool, json } from '../../core/db/index.js';
-import { STATUS_SUBJECT, WIRING_SUBJECT, type StatusMessage, type WiringMessage } from './agent.js';
+import {
+  RESYNC_SUBJECT,
+  STATUS_SUBJECT,
+  WIRING_SUBJECT,
+  type StatusMessage,
+  type WiringMessage,
+} from './agent.js';
 import type { FirewallRule, NetworkSpec, PortSpec, RouterSpec, SubnetSpec } from './driver.js';
 import { parseCidr, parseIp } from './ipam.js';
 import {
@@ -33,6 +39,8 @@ export class Wiring implements ChangeSink {
   private flushing?: Promise<void>;
   private pendingStatus = new Set<Promise<void>>();
   private unsubscribe?: () => void;
+  private unsubscribeResync?: () => void;
+  private resyncing?: Promise<void>;
   private stopped = false;
   private dirtySets = new Set<string>();
   private setTimer?: NodeJS.Timeout;
@@ -54,6 +62,36 @@ export class Wiring implements ChangeSink {
         .finally(() => this.pendingStatus.delete(p));
       this.pendingStatus.add(p);
     });
+    this.unsubscribeResync = this.bus.subscribe(RESYNC_SUBJECT, () => {
+      if (this.stopped) return;
+      this.resyncing = this.resync()
+        .catch((err) => this.log?.warn({ err }, 'network resync failed'))
+        .finally(() => (this.resyncing = undefined));
+    });
+  }
+
+  /**
+   * An agent started: send it the whole desired state, then the list of every id so that it removes what
+   * is no longer wanted (level-triggered reconciliation).
+   */
+  async resync(): Promise<void> {
+    const ids = async (table: 'net_networks' | 'net_routers' | 'net_ports' | 'net_security_groups') =>
+      (await this.store.list(table)).map((r) => r.id as string);
+    const networks = await ids('net_networks');
+    const routers = await ids('net_routers');
+    const ports = await this.store.list('net_ports');
+    for (const id of networks) this.mark({ kind: 'network', id });
+    for (const p of ports) this.mark({ kind: 'port', id: p.id, networkId: p.network_id });
+    for (const id of routers) this.mark({ kind: 'router', id });
+    for (const id of await ids('net_security_groups')) this.dirtySets.add(id);
+    await this.flush();
+    await this.flushSets();
+    if (this.stopped) return;
+    this.bus.publish(WIRING_SUBJECT, {
+      kind: 'sync',
+      id: 'all',
+      spec: { networks, routers, ports: ports.map((p) => p.id as string) },
+    } satisfies WiringMessage);
   }
 
   /** Stop publishing; waits for a publish or status write in progress (the database closes next). */
@@ -62,6 +100,8 @@ export class Wiring implements ChangeSink {
     clearTimeout(this.timer);
     clearTimeout(this.setTimer);
     this.unsubscribe?.();
+    this.unsubscribeResync?.();
+    await this.resyncing;
     await this.flushing;
     await this.flushingSets;
     await Promise.all([...this.pendingStatus]);
@@ -112,6 +152,7 @@ export class Wiring implements ChangeSink {
 
   /** Resolves when pending changes are published and the statuses reported so far are written. */
   async settle(agent: { whenIdle(): Promise<void> }): Promise<void> {
+    await this.resyncing;
     for (let i = 0; i < 5; i++) {
       await this.flush();
       await this.flushSets();

@@ -65,6 +65,11 @@ export interface QemuDriverOptions {
   /** Seconds a graceful shutdown (ACPI) may take before it is forced. */
   shutdownTimeoutSeconds?: number;
   vncListen?: string;
+  /**
+   * Wire a NIC after QEMU created its tap (in the host namespace): the network driver moves it into the
+   * network. Called after every QEMU start and NIC hot-plug; without it the taps stay unwired.
+   */
+  plugVif?: (v: { portId: string; networkId: string; tap: string }) => Promise<void>;
   log?: { info: (o: unknown, m?: string) => void; warn: (o: unknown, m?: string) => void };
 }
 
@@ -164,8 +169,8 @@ export class QemuDriver implements ComputeDriver {
     survivesAgentRestart: true,
   };
   accelChoice?: AccelChoice;
-  private readonly o: Required<Omit<QemuDriverOptions, 'accel' | 'log'>> &
-    Pick<QemuDriverOptions, 'accel' | 'log'>;
+  private readonly o: Required<Omit<QemuDriverOptions, 'accel' | 'log' | 'plugVif'>> &
+    Pick<QemuDriverOptions, 'accel' | 'log' | 'plugVif'>;
   private qmps = new Map<string, QmpClient>();
   private boots: Semaphore;
   private baseLocks = new Map<string, Promise<string>>();
@@ -219,6 +224,9 @@ export class QemuDriver implements ComputeDriver {
     for (const uuid of this.uuids()) {
       if (this.pid(uuid)) {
         await this.qmp(uuid).catch(() => undefined);
+        const s = this.saved(uuid);
+        for (const v of [...s.spec.networkInfo, ...s.extraVifs])
+          await this.wire(v).catch((err: unknown) => this.o.log?.warn({ err, uuid }, 'NIC not wired'));
         continue;
       }
       const s = this.saved(uuid);
@@ -495,11 +503,16 @@ export class QemuDriver implements ComputeDriver {
       await run(this.o.qemuBinary, this.args(uuid, s, incoming), { timeoutMs: 60_000 });
       const q = await this.qmp(uuid);
       for (const v of s.volumes) await this.plugVolume(q, v);
+      for (const v of [...s.spec.networkInfo, ...s.extraVifs]) await this.wire(v);
       setTimeout(release, incoming ? 0 : this.o.bootSettleMs).unref();
     } catch (e) {
       release();
       throw e;
     }
+  }
+
+  private async wire(v: VifSpec): Promise<void> {
+    await this.o.plugVif?.({ portId: v.portId, networkId: v.networkId, tap: this.tap(v.portId) });
   }
 
   private async kill(uuid: string): Promise<void> {
@@ -814,6 +827,7 @@ export class QemuDriver implements ComputeDriver {
         bus: await this.freePort(q),
         romfile: '',
       });
+      await this.wire(vif);
     }
     s.extraVifs.push(vif);
     this.save(uuid, s);
