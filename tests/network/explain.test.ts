@@ -5,7 +5,7 @@
  * and the CLI against a real `stackbox up`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startComputeCloud, type ComputeCloud } from '../compute/helpers.js';
@@ -427,23 +427,18 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /**
  * `stackbox explain` runs the compiled CLI (`npm test` builds first): build here when dist is missing or older
- * than the sources of this feature. A type error elsewhere in the tree still emits, so only staleness fails.
+ * than any source file (tsc rewrites every output). A type error elsewhere in the tree still emits, so only a
+ * build that leaves dist stale fails.
  */
 function ensureBuilt() {
-  const sources = [
-    'main.ts',
-    'cli/explain.ts',
-    'services/network/explain.ts',
-    'services/network/api.ts',
-    'services/network/index.ts',
-    'services/compute/index.ts',
-    'services/compute/store.ts',
-  ];
-  const stale = () =>
-    sources.some((f) => {
-      const out = join(ROOT, 'dist', f.replace(/\.ts$/, '.js'));
-      return !existsSync(out) || statSync(out).mtimeMs < statSync(join(ROOT, 'src', f)).mtimeMs;
-    });
+  const out = join(ROOT, 'dist', 'main.js');
+  const newest = () =>
+    Math.max(
+      ...readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => statSync(join(ROOT, 'src', f)).mtimeMs),
+    );
+  const stale = () => !existsSync(out) || statSync(out).mtimeMs < newest();
   if (!stale()) return;
   const r = spawnSync(
     process.execPath,
