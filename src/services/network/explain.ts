@@ -691,7 +691,7 @@ export class Explainer {
     const d = dst.fixed!;
     const remoteOf = (n: Nic): Remote => ({
       ip: n.fixed!.ip,
-      groups: bool(n.port.port_security_enabled) ? new Set(n.groups) : new Set(),
+      groups: new Set(n.groups),
       label: `${n.fixed!.address} (port ${n.port.id})`,
     });
     if (!(await this.security(c, w, flow, src, 'egress', remoteOf(dst)))) return false;
@@ -791,6 +791,10 @@ export class Explainer {
       w.ok(psStep, `port security is disabled on port ${p.id}: no ${direction} filtering`, pres);
       return true;
     }
+    if (String(p.device_owner).startsWith('network:')) {
+      w.ok(psStep, `port ${p.id} belongs to ${p.device_owner}: not filtered by security groups`, pres);
+      return true;
+    }
     w.ok(psStep, `port security is enabled on port ${p.id}: its security groups filter ${direction}`, pres);
     const what = `${flowText(flow, v)} ${direction === 'ingress' ? 'from' : 'to'} ${remote.label}`;
     if (!nic.groups.length)
@@ -817,12 +821,9 @@ export class Explainer {
     const groupName = (id: string) => names[nic.groups.indexOf(id)] ?? id;
     if (yes.length) {
       const r = yes[0]!.r;
-      const g = byId.get(r.security_group_id);
-      const stateless =
-        g && !bool(g.stateful) ? ' (stateless group: the replies need a rule of their own)' : '';
       w.ok(
         sgStep,
-        `rule ${r.id} of group ${groupName(r.security_group_id)} (${ruleText(r, byId, direction)}) allows ${what}${yes.length > 1 ? ` (and ${yes.length - 1} more rule${yes.length > 2 ? 's' : ''})` : ''}${stateless}`,
+        `rule ${r.id} of group ${groupName(r.security_group_id)} (${ruleText(r, byId, direction)}) allows ${what}${yes.length > 1 ? ` (and ${yes.length - 1} more rule${yes.length > 2 ? 's' : ''})` : ''}`,
         res('security_group_rule', r.id),
       );
       return true;
@@ -939,13 +940,12 @@ function flowText(flow: Flow, v: number): string {
   }
 }
 
-/** Protocol number of a rule (null: any), with `icmp` read as ICMPv6 in an IPv6 rule, as Neutron does. */
+/** Protocol number of a rule (null: any), with `icmp` (or 1) read as ICMPv6 in an IPv6 rule, as the driver does. */
 function ruleProto(r: Row): number | null | undefined {
   const p = r.protocol as string | null;
   if (p === null || p === undefined || p === '') return null;
-  if (/^\d+$/.test(p)) return Number(p);
-  if (p === 'icmp' && r.ethertype === 'IPv6') return 58;
-  return PROTO_NUMBERS[p];
+  const n = /^\d+$/.test(p) ? Number(p) : PROTO_NUMBERS[p.toLowerCase()];
+  return n === 1 && r.ethertype === 'IPv6' ? 58 : n;
 }
 
 /** Does a rule allow the flow to/from the remote? 'maybe': only for some of the addresses the remote stands for. */
@@ -971,7 +971,7 @@ function matchRule(r: Row, flow: Flow, v: number, remote: Remote): 'yes' | 'no' 
     } else if (min !== null || max !== null) {
       if (flow.port === null) {
         if ((min ?? 1) > 1 || (max ?? 65535) < 65535) return 'no';
-      } else if (flow.port < (min ?? 1) || flow.port > (max ?? 65535)) return 'no';
+      } else if (flow.port < (min ?? 1) || flow.port > (max ?? min ?? 65535)) return 'no';
     }
   }
   if (r.remote_group_id) return remote.groups?.has(r.remote_group_id) ? 'yes' : 'no';
