@@ -414,6 +414,32 @@ describe('visibility, policy and bad input', () => {
     ).toBe(401);
   });
 
+  it('junk ends are 4xx NeutronErrors too', async () => {
+    const ends = [
+      'ip:',
+      'ip:::',
+      'external:1.2.3.4/24',
+      'port:zzz',
+      `port:${'x'.repeat(300)}`,
+      'server:%',
+      `server:${'é'.repeat(300)}`,
+      'ip:10.0.0.0',
+      'SERVER:vm1',
+      ':',
+      'external:',
+    ];
+    for (const from of ends)
+      for (const to of ['server:vm1', ...ends]) {
+        const r = await c.req(
+          'GET',
+          `/networking/v2.0/stackbox/explain?${new URLSearchParams({ from, to, protocol: 'udp', port: '53' })}`,
+          { token: a.token },
+        );
+        expect(r.statusCode, `${from} → ${to}: ${r.body}`).toBeLessThan(500);
+        if (r.statusCode >= 400) expect(r.json().NeutronError, r.body).toBeDefined();
+      }
+  });
+
   it('is not advertised as a Neutron extension', async () => {
     const ext = await api.ok(200, 'GET', '/extensions', a.token);
     expect(JSON.stringify(ext)).not.toMatch(/explain|stackbox/i);
