@@ -109,6 +109,12 @@ program
       );
     }
     if (config.cloudsYaml && password) out.write(`Wrote cloud "stackbox" to ${config.cloudsYaml}\n`);
+    const netDriver = (server.ctx.services.network as { driver?: { name: string } } | undefined)?.driver
+      ?.name;
+    if (netDriver === 'linux' && config.publicNetwork && !config.physicalNetworks.public)
+      out.write(
+        `External network "public" is ${config.publicNetwork.cidr} on the host bridge ${config.publicNetwork.bridge}: floating IPs answer from this host\n`,
+      );
     if (testImageId) out.write(`Test image "${TEST_IMAGE_NAME}" is ${testImageId}\n`);
     else
       out.write('No test image yet: `stackbox image build-test` builds one (then restart, or upload it)\n');

@@ -113,7 +113,7 @@ export async function startStackbox(
     return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   };
   const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
-    if (proc.exitCode !== null) return proc.exitCode;
+    if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
     return new Promise((res) => {
       proc.once('exit', (code) => res(code));
       proc.kill(signal);

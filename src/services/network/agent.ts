@@ -38,6 +38,7 @@ export interface StatusMessage {
 
 interface Logger {
   warn(obj: unknown, msg?: string): void;
+  info?(obj: unknown, msg?: string): void;
 }
 
 export class NetworkAgent {
@@ -52,7 +53,10 @@ export class NetworkAgent {
     private readonly log?: Logger,
   ) {}
 
+  private startedAt = performance.now();
+
   start(): void {
+    this.startedAt = performance.now();
     this.unsubscribe = this.bus.subscribe(WIRING_SUBJECT, (m) => this.accept(m as WiringMessage));
     if (this.driver.reconcile) this.bus.publish(RESYNC_SUBJECT, {});
   }
@@ -131,6 +135,15 @@ export class NetworkAgent {
         // driver removes what is not in the lists.
         await this.whenOthersIdle(`sync:${m.id}`);
         await this.driver.reconcile?.(m.spec);
+        this.log?.info?.(
+          {
+            networks: m.spec.networks.length,
+            routers: m.spec.routers.length,
+            ports: m.spec.ports.length,
+            ms: Math.round(performance.now() - this.startedAt),
+          },
+          'network agent in sync',
+        );
         return;
     }
   }

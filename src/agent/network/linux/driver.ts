@@ -245,8 +245,11 @@ export class LinuxNetworkDriver implements NetworkDriver {
       this.networks.set(spec.id, spec);
       await this.ensureSegment(spec.id, spec);
       await this.ensureAddresses(spec);
-      await this.ensureMetadata(spec);
       await this.refreshNow(spec.id);
+      // Without metadata the network still works (DHCP, routing); the next document retries it.
+      await this.ensureMetadata(spec).catch((err: unknown) =>
+        this.o.log?.warn({ err, network: spec.id }, 'metadata proxy not started'),
+      );
       return spec.adminStateUp ? 'ACTIVE' : 'DOWN';
     });
   }
@@ -301,6 +304,12 @@ export class LinuxNetworkDriver implements NetworkDriver {
         await ip(null, 'netns', 'del', this.nsOf(networkId));
       rmSync(this.dir('networks', networkId), { recursive: true, force: true });
       this.networks.delete(networkId);
+      // Its ports went with it (the DHCP port's deletion is not always sent on its own).
+      for (const p of [...this.ports.values()])
+        if (p.networkId === networkId) {
+          this.ports.delete(p.id);
+          rmSync(this.dir('ports', `${p.id}.json`), { force: true });
+        }
       for (const k of [...this.applied.keys()]) if (k.endsWith(`:${networkId}`)) this.applied.delete(k);
     });
   }

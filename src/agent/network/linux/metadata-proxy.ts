@@ -34,7 +34,7 @@ export function listenInNamespace(ns: string, host: string, port: number): Promi
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       finish(new Error(`listening in ${ns} timed out`));
-    }, 15_000);
+    }, 30_000);
     const finish = (e: Error | null, server?: NetServer) => {
       if (done) return;
       done = true;
@@ -43,11 +43,15 @@ export function listenInNamespace(ns: string, host: string, port: number): Promi
       else resolve(server!);
     };
     child.on('message', (m: unknown, handle: unknown) => {
-      if (handle) finish(null, handle as NetServer);
+      // A socket that arrives after a failure must not stay open here unserved.
+      if (handle && done) (handle as NetServer).close();
+      else if (handle) finish(null, handle as NetServer);
       else finish(new Error(`listening in ${ns}: ${(m as { error?: string }).error ?? 'failed'}`));
     });
     child.on('error', (e) => finish(e));
-    child.on('exit', (code) => finish(new Error(`listen helper for ${ns} exited ${code}: ${err.trim()}`)));
+    // 'close' (not 'exit'): the helper exits as soon as the socket is sent, and 'exit' can come before
+    // the message that carries it; 'close' comes after the IPC channel has been read to its end.
+    child.on('close', (code) => finish(new Error(`listen helper for ${ns} exited ${code}: ${err.trim()}`)));
   });
 }
 
