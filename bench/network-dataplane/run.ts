@@ -231,7 +231,7 @@ async function viaApi(i: number): Promise<number> {
 }
 
 // ------------------------------------------------------------------ 2. convergence of a 50-port network
-async function convergence(): Promise<{ intact: number; rebuilt: number }> {
+async function convergence(): Promise<{ intact: number; rebuilt: number; processUp: number[] }> {
   const net = (await api('POST', `${NET}/networks`, { network: { name: 'fifty' } })).network.id;
   await api('POST', `${NET}/subnets`, {
     subnet: { network_id: net, cidr: '10.50.0.0/24', ip_version: 4 },
@@ -264,6 +264,7 @@ async function convergence(): Promise<{ intact: number; rebuilt: number }> {
     void before;
     const t0 = performance.now();
     await startStackbox();
+    upS.push((performance.now() - t0) / 1000);
     const log = () => (proc as ChildProcess & { log: () => string }).log();
     while (!log().includes('network agent in sync') || !converged()) {
       if (performance.now() - t0 > 120_000) throw new Error('no convergence after restart');
@@ -271,12 +272,13 @@ async function convergence(): Promise<{ intact: number; rebuilt: number }> {
     }
     return (performance.now() - t0) / 1000;
   };
+  const upS: number[] = [];
   const intact = await restartAndWait();
   proc!.kill('SIGKILL');
   await sleep(300);
   must(`ip netns del ${ns}`);
   const rebuilt = await restartAndWait();
-  return { intact, rebuilt };
+  return { intact, rebuilt, processUp: upS };
 }
 
 async function main() {
@@ -304,6 +306,8 @@ async function main() {
       ratio: median(b) / median(a),
       converge50PortsIntactS: conv.intact,
       converge50PortsRebuiltS: conv.rebuilt,
+      // of which the process start (listening, token issued) took:
+      processUpS: conv.processUp,
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(join(work, 'result.json'), JSON.stringify(result));
