@@ -115,6 +115,14 @@ describe('security-group rules as nftables matches', () => {
     expect(text).toContain('ether saddr != fa:16:3e:00:00:01 drop');
     expect(text).toContain('elements = { 10.0.0.5, 10.0.0.6 }');
     expect(text).toContain(`iifname "${tapName(down.id)}" drop`);
+    // stateful by default: nothing is untracked
+    expect(text).not.toContain('notrack');
+    const stateless = networkRuleset(
+      [port('eeeeeeee-0000-0000-0000-000000000005', '10.0.0.9', { stateful: false })],
+      new Map(),
+    );
+    expect(stateless).toContain('ip saddr 10.0.0.9 notrack');
+    expect(stateless).toContain('ip daddr 10.0.0.9 notrack');
     // port security off: no chain at all for that port
     expect(text).not.toContain('dddddddd00000000');
     // ingress chain: DHCP replies, the group and SSH rules, then drop
@@ -160,7 +168,8 @@ describe('security-group rules as nftables matches', () => {
         rule({ protocol: 'vrrp' }),
       ],
     });
-    const r1 = nftCheck(networkRuleset([a], new Map([[GROUP, ['10.0.0.5', 'fd00::5']]])));
+    const stateless = port('eeeeeeee-0000-0000-0000-000000000005', '10.0.0.9', { stateful: false });
+    const r1 = nftCheck(networkRuleset([a, stateless], new Map([[GROUP, ['10.0.0.5', 'fd00::5']]])));
     expect(r1.status, r1.stderr).toBe(0);
     const r2 = nftCheck(
       routerRuleset(

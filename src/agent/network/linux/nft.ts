@@ -8,6 +8,9 @@
  * addresses (which anti-spoofing makes trustworthy). Anti-spoofing itself (MAC, IP, ARP, rogue DHCP) is a
  * bridge-family chain keyed by the VM's tap, the one place where the ingress device is the port.
  *
+ * Ports whose groups are all stateless (`stateful: false`) are not tracked (a `raw` prerouting chain), so their
+ * rules see every packet, replies included, as Neutron's stateless groups.
+ *
  * Every ruleset replaces its table in one transaction (`add table; delete table; table {...}`), so a
  * change never opens a window where a port is unfiltered.
  */
@@ -160,6 +163,7 @@ export function networkRuleset(ports: PortSpec[], addressSets: Map<string, strin
   const jumpsFwd: string[] = [];
   const jumpsIn: string[] = [];
   const pchains: string[] = [];
+  const notrack: string[] = [];
   for (const p of ports.filter((x) => x.adminStateUp && filtered(x))) {
     const a = portAddresses(p);
     if (a.v4.length + a.v6.length === 0) continue;
@@ -170,6 +174,8 @@ export function networkRuleset(ports: PortSpec[], addressSets: Map<string, strin
       ['ip6', a.v6],
     ] as const) {
       if (!xs.length) continue;
+      // Stateless groups (stateful=False): untracked, so every packet, replies too, meets the rules.
+      if (!p.stateful) notrack.push(`${fam} saddr ${set(xs)} notrack`, `${fam} daddr ${set(xs)} notrack`);
       jumpsFwd.push(`${fam} saddr ${set(xs)} jump ${eg}`, `${fam} daddr ${set(xs)} jump ${ing}`);
       jumpsIn.push(`${fam} saddr ${set(xs)} jump ${eg}`);
     }
@@ -214,6 +220,10 @@ export function networkRuleset(ports: PortSpec[], addressSets: Map<string, strin
   out.push(
     'table inet sbx {',
     ...sets,
+    '  chain raw {',
+    '    type filter hook prerouting priority raw; policy accept;',
+    ...notrack.map((r) => `    ${r}`),
+    '  }',
     '  chain forward {',
     '    type filter hook forward priority 0; policy accept;',
     '    ct state invalid drop',
