@@ -1,5 +1,5 @@
 /** The `stackbox` command: up, image build-test, token rotate, explain. */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import YAML from 'yaml';
@@ -7,6 +7,7 @@ import { DEFAULT_PORT, loadConfig, type Config, type ConfigInput } from './core/
 import { createLogger } from './core/log.js';
 import { runExplain, type ExplainOptions } from './cli/explain.js';
 import { createServer } from './server.js';
+import { linuxNetworkDriverFor } from './agent/network/select.js';
 import { keyRepositoryFor } from './services/identity/index.js';
 import { buildTestImage, registerTestImage, TEST_IMAGE_NAME } from './test-image.js';
 
@@ -159,6 +160,32 @@ token
     process.stdout.write(
       `Rotated token keys: primary is now key ${r.primary}${r.removed.length ? `, removed ${r.removed.join(', ')}` : ''}. ` +
         'Restart running servers (or wait for them to reload) to pick it up.\n',
+    );
+  });
+
+program
+  .command('purge')
+  .description(
+    "remove what this installation made on the host — its VMs' QEMU processes, network namespaces, dnsmasq, the external bridge — keeping the database (stop `stackbox up` first)",
+  )
+  .option('--data-dir <dir>', 'data directory (default ~/.stackbox)')
+  .action(async (opts: ConfigInput) => {
+    const config = loadConfig(opts);
+    const instances = join(config.dataDir, 'instances');
+    let vms = 0;
+    for (const d of existsSync(instances) ? readdirSync(instances) : []) {
+      const pidFile = join(instances, d, 'pid');
+      if (!existsSync(pidFile)) continue;
+      try {
+        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+        vms++;
+      } catch {
+        // not running
+      }
+    }
+    if (process.getuid?.() === 0) await linuxNetworkDriverFor(config).destroyAll();
+    process.stdout.write(
+      `Stopped ${vms} VM process(es) and removed the network state of ${config.dataDir}\n`,
     );
   });
 
