@@ -223,6 +223,12 @@ describe('agent and fake driver', () => {
     expect(await facade.getPort(port.id)).toBeUndefined();
     // the deleted port left its group's address set; the user's port (still in the group) stays
     expect(fake.addressSets.get(sgId)).toEqual([unbound.fixed_ips[0]!.ip_address]);
+    // deleting the floating IP unplugs its (network:floatingip) port too
+    const unplugs = () => fake.calls.filter((c) => c.op === 'unplugPort').length;
+    const before = unplugs();
+    await api.ok(204, 'DELETE', `/floatingips/${fip.id}`, user.token);
+    await facade.settle();
+    expect(unplugs()).toBe(before + 1);
   });
   it('lists the networks a project boots on without naming one', async () => {
     expect(await facade.listBootableNetworks(user.projectId)).toEqual([{ id: n.id, name: 'network1' }]);

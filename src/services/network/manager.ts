@@ -3150,6 +3150,7 @@ export class NetworkManager {
       await this.store.delete('net_ports', [{ eq: 'id', values: [row.floating_port_id] }], trx);
     });
     if (row.router_id) this.changes.router(row.router_id);
+    this.changes.port(row.floating_port_id, row.floating_network_id, true);
   }
 
   // ------------------------------------------------------------------------------------------------
