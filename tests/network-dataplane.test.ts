@@ -130,6 +130,16 @@ describe.skipIf(!ready)('real networks (Linux network driver) with real VMs', ()
         'public-subnet',
       ]),
     );
+    const boot = (name: string, net: string, ip: string, extra: string[], e: Record<string, string>) =>
+      ok(
+        ['server', 'create', '--image', 'stackbox-test', '--flavor', 'm1.nano', ...extra].concat([
+          '--nic',
+          `net-id=${net},v4-fixed-ip=${ip}`,
+          '--wait',
+          name,
+        ]),
+        e,
+      );
     const u1 = s.as('dp-u1', 'pw-dp', 'dp-p1');
     const u2 = s.as('dp-u2', 'pw-dp', 'dp-p2');
 
@@ -148,15 +158,7 @@ describe.skipIf(!ready)('real networks (Linux network driver) with real VMs', ()
     expect(sh(`ssh-keygen -q -t ed25519 -N '' -f ${key}`).status).toBe(0);
     ok(['keypair', 'create', '--public-key', `${key}.pub`, 'key1'], u1);
     const net1 = ok(['network', 'show', 'network1', '-f', 'value', '-c', 'id'], u1);
-    ok(
-      ['server', 'create', '--image', 'stackbox-test', '--flavor', 'm1.nano', '--key-name', 'key1'].concat([
-        '--nic',
-        `net-id=${net1},v4-fixed-ip=10.0.0.11`,
-        '--wait',
-        'vm1',
-      ]),
-      u1,
-    );
+    boot('vm1', net1, '10.0.0.11', ['--key-name', 'key1'], u1);
     const vm2Script = join(s.dataDir, 'vm2.sh');
     writeFileSync(
       vm2Script,
@@ -176,19 +178,7 @@ describe.skipIf(!ready)('real networks (Linux network driver) with real VMs', ()
         '',
       ].join('\n'),
     );
-    ok(
-      [
-        'server',
-        'create',
-        '--image',
-        'stackbox-test',
-        '--flavor',
-        'm1.nano',
-        '--user-data',
-        vm2Script,
-      ].concat(['--nic', `net-id=${net1},v4-fixed-ip=10.0.0.12`, '--wait', 'vm2']),
-      u1,
-    );
+    boot('vm2', net1, '10.0.0.12', ['--user-data', vm2Script], u1);
     const fip = ok(['floating', 'ip', 'create', 'public', '-f', 'value', '-c', 'floating_ip_address'], u1);
     ok(['server', 'add', 'floating', 'ip', 'vm1', fip], u1);
 
@@ -246,19 +236,7 @@ describe.skipIf(!ready)('real networks (Linux network driver) with real VMs', ()
       ].join('\n'),
     );
     const net2 = ok(['network', 'show', 'network2', '-f', 'value', '-c', 'id'], u2);
-    ok(
-      [
-        'server',
-        'create',
-        '--image',
-        'stackbox-test',
-        '--flavor',
-        'm1.nano',
-        '--user-data',
-        vm3Script,
-      ].concat(['--nic', `net-id=${net2},v4-fixed-ip=10.0.0.150`, '--wait', 'vm3']),
-      u2,
-    );
+    boot('vm3', net2, '10.0.0.150', ['--user-data', vm3Script], u2);
     await until('vm3 report', () => consoleOf('vm3', u2).includes('DP-TEST p2-vm2='), 240);
     const vm3Log = consoleOf('vm3', u2);
     expect(vm3Log).toContain('DP-TEST p2-metadata=0');
