@@ -213,6 +213,11 @@ async function viaApi(i: number): Promise<number> {
       floatingip: { floating_network_id: (globalThis as { pubId?: string }).pubId, port_id: port.id },
     })
   ).floatingip;
+  // The floating IP is wired (DNAT in place) before the clock starts.
+  for (let k = 0; k < 100; k++) {
+    if ((await api('GET', `${NET}/floatingips/${fip.id}`)).floatingip.status === 'ACTIVE') break;
+    await sleep(50);
+  }
   const t0 = performance.now();
   const server = (
     await api('POST', '/compute/v2.1/servers', {

@@ -503,6 +503,10 @@ export class LinuxNetworkDriver implements NetworkDriver {
       const ns = routerNs(this.o.prefix, spec.id);
       await this.ensureNamespace(ns, true);
       const up = spec.adminStateUp ? 'up' : 'down';
+      // NAT first: a floating IP's address must never be up on the gateway without its DNAT, or the
+      // router itself would answer for it (pings to a VM that is not there yet would succeed).
+      const nat = routerRuleset(spec, spec.gateway ? qgName(spec.gateway.portId) : null);
+      await inNs(ns, 'nft', ['-f', '-'], { input: nat });
       // Interfaces: one qr- per router port, with every address the port has.
       const byPort = new Map<string, RouterSpec['interfaces']>();
       for (const i of spec.interfaces) byPort.set(i.portId, [...(byPort.get(i.portId) ?? []), i]);
@@ -544,7 +548,6 @@ export class LinuxNetworkDriver implements NetworkDriver {
         if ((l.ifname.startsWith('qr-') || l.ifname.startsWith('qg-')) && !wanted.has(l.ifname))
           await ipQuiet(ns, 'link', 'del', l.ifname);
       await this.ensureRoutes(ns, spec, gwDev);
-      await inNs(ns, 'nft', ['-f', '-'], { input: routerRuleset(spec, gwDev) });
       // Connections through floating IPs that went away (or moved) must not live on in conntrack.
       for (const f of prev?.floatingIps ?? []) {
         const now = spec.floatingIps.find((x) => x.id === f.id);
