@@ -78,10 +78,16 @@ const writeAtomic = (f: string, data: string) => {
   writeFileSync(`${f}.tmp`, data);
   renameSync(`${f}.tmp`, f);
 };
+/** Running (a zombie, which a host without a reaping init can leave behind, is not). */
 const pidAlive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
