@@ -188,6 +188,11 @@ describe.skipIf(!ready)('real networks (Linux network driver) with real VMs', ()
       inOut(
         `ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o BatchMode=yes -i ${key} root@${fip} '${cmd}'`,
       );
+    // its port is ACTIVE: the agent reported the NIC plugged
+    const ports = JSON.parse(ok(['port', 'list', '--server', 'vm1', '-f', 'json'], u1)) as {
+      Status: string;
+    }[];
+    expect(ports.map((p) => p.Status)).toEqual(['ACTIVE']);
     let r = ssh('cat /run/stackbox/source; hostname');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('metadata-service');

@@ -154,13 +154,18 @@ describe.skipIf(!ready)('Linux network driver without VMs', () => {
     const pid = Number(readFileSync(join(dataDir, 'network', 'networks', NET, 'dnsmasq.pid'), 'utf8'));
     expect(pid).toBeGreaterThan(0);
 
-    expect(await driver.plugPort(port)).toBe('ACTIVE');
+    // a VM's port is DOWN until its NIC is on the network
+    const reported: string[] = [];
+    driver.onStatus = (kind, id, status) => reported.push(`${kind}:${id}:${status}`);
+    expect(await driver.plugPort(port)).toBe('DOWN');
     expect(readFileSync(join(dataDir, 'network', 'networks', NET, 'hosts'), 'utf8')).toBe(
       `${MAC},host-10-0-0-5,10.0.0.5\n`,
     );
     // the "VM" NIC: created in the host namespace (as QEMU does), then plugged
     expect(sh(`ip link add ${tapName(PORT)} type veth peer name eth0 netns ${GUEST}`).status).toBe(0);
     await driver.plugVif({ portId: PORT, networkId: NET, tap: tapName(PORT) });
+    expect(reported).toEqual([`port:${PORT}:ACTIVE`]);
+    expect(await driver.plugPort(port)).toBe('ACTIVE');
     expect(sh(`ip -n ${ns} -br link show ${tapName(PORT)}`).stdout).toContain(tapName(PORT));
     expect(sh(`ip -br link show ${tapName(PORT)} 2>&1`).status).not.toBe(0);
     for (const c of [

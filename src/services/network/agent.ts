@@ -57,6 +57,7 @@ export class NetworkAgent {
 
   start(): void {
     this.startedAt = performance.now();
+    this.driver.onStatus = (kind, id, status) => this.report({ kind, id, status });
     this.unsubscribe = this.bus.subscribe(WIRING_SUBJECT, (m) => this.accept(m as WiringMessage));
     if (this.driver.reconcile) this.bus.publish(RESYNC_SUBJECT, {});
   }

@@ -138,6 +138,11 @@ export interface NetworkDriver {
    * it made that is no longer wanted.
    */
   reconcile?(wanted: { networks: string[]; routers: string[]; ports: string[] }): Promise<void>;
+  /**
+   * Set by the agent: a driver reports status changes it notices on its own (a VM's NIC plugged after the
+   * port's document was applied) through it.
+   */
+  onStatus?: (kind: 'port', id: string, status: WiringStatus) => void;
 }
 
 /**

@@ -96,6 +96,7 @@ const prefixLen = (cidr: string) => Number(cidr.split('/')[1]);
 
 export class LinuxNetworkDriver implements NetworkDriver {
   readonly name = 'linux';
+  onStatus?: (kind: 'port', id: string, status: WiringStatus) => void;
   private ports = new Map<string, PortSpec>();
   private sets = new Map<string, string[]>();
   private networks = new Map<string, NetworkSpec>();
@@ -388,11 +389,22 @@ export class LinuxNetworkDriver implements NetworkDriver {
     writeAtomic(this.dir('ports', `${spec.id}.json`), JSON.stringify(spec));
     this.ports.set(spec.id, spec);
     if (prev && prev.networkId !== spec.networkId) await this.refresh(prev.networkId);
-    await this.lock.run(`port:${spec.id}`, () => this.attachTap(spec.id, spec.networkId, spec.mtu));
+    const plugged = await this.lock.run(`port:${spec.id}`, () =>
+      this.attachTap(spec.id, spec.networkId, spec.mtu),
+    );
     await this.refresh(spec.networkId);
     if (prev && firewallKey(prev) !== firewallKey(spec)) await this.forgetConnections(prev);
-    if (!spec.adminStateUp) return 'DOWN';
-    return spec.hostId !== '' || spec.deviceOwner !== '' ? 'ACTIVE' : 'DOWN';
+    return this.portStatus(spec, plugged);
+  }
+
+  /**
+   * A VM's port is ACTIVE once its NIC is on the network (as Neutron's agents report it); router, DHCP
+   * and floating-IP ports when bound to their device; unbound ports stay DOWN.
+   */
+  private portStatus(p: PortSpec, plugged: boolean): WiringStatus {
+    if (!p.adminStateUp) return 'DOWN';
+    if (p.deviceOwner.startsWith('compute:')) return plugged ? 'ACTIVE' : 'DOWN';
+    return p.hostId !== '' || p.deviceOwner !== '' ? 'ACTIVE' : 'DOWN';
   }
 
   async unplugPort(portId: string, networkId: string): Promise<void> {
@@ -412,22 +424,25 @@ export class LinuxNetworkDriver implements NetworkDriver {
   async plugVif(v: VifPlug): Promise<void> {
     const mtu = this.networks.get(v.networkId)?.mtu ?? this.ports.get(v.portId)?.mtu;
     await this.segment(v.networkId);
-    await this.lock.run(`port:${v.portId}`, () => this.attachTap(v.portId, v.networkId, mtu));
+    const plugged = await this.lock.run(`port:${v.portId}`, () => this.attachTap(v.portId, v.networkId, mtu));
+    const spec = this.ports.get(v.portId);
+    if (spec) this.onStatus?.('port', v.portId, this.portStatus(spec, plugged));
   }
 
   /** Wherever the tap is (host namespace after QEMU's start, or already in the network), wire it. */
-  private async attachTap(portId: string, networkId: string, mtu?: number): Promise<void> {
+  private async attachTap(portId: string, networkId: string, mtu?: number): Promise<boolean> {
     const tap = tapName(portId);
     const ns = this.nsOf(networkId);
     if ((await links(null)).some((l) => l.ifname === tap)) {
-      if (!(await namespaces()).includes(ns)) return; // the network comes first; plugPort/plugVif retry
+      if (!(await namespaces()).includes(ns)) return false; // the network comes first; plugPort/plugVif retry
       await ip(null, 'link', 'set', tap, 'netns', ns);
     }
     const l = (await links(ns)).find((x) => x.ifname === tap);
-    if (!l) return;
+    if (!l) return false;
     if (mtu && l.mtu !== mtu) await ip(ns, 'link', 'set', tap, 'mtu', String(mtu));
     if (l.master !== BRIDGE) await ip(ns, 'link', 'set', tap, 'master', BRIDGE);
     await ip(ns, 'link', 'set', tap, 'up');
+    return true;
   }
 
   /**
