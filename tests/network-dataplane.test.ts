@@ -197,6 +197,9 @@ describe.skipIf(!ready)('real networks (Linux network driver) with real VMs', ()
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('metadata-service');
     expect(r.stdout).toContain('vm1');
+    // hairpin: vm1 reaches its own floating IP through the router
+    r = ssh(`ping -c1 -W3 ${fip}`);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
     // SNAT: the outside sees the floating IP as the source of vm1's connection.
     r = ssh('wget -q -O - http://172.24.4.1:8080/');
     expect(r.stdout).toContain('outside-ok');

@@ -148,6 +148,32 @@ describe('security-group rules as nftables matches', () => {
     expect(text).toContain('ip daddr 172.24.4.20 dnat to 10.0.0.5');
     expect(text).toContain('ip saddr 10.0.0.5 oifname "qg-1" snat to 172.24.4.20');
     expect(text.indexOf('snat to 172.24.4.20')).toBeLessThan(text.indexOf('snat to 172.24.4.10'));
+    // hairpin SNAT only with a gateway address
+    expect(text).not.toContain('ct status dnat');
+    const withGw = routerRuleset(
+      {
+        id: 'r',
+        adminStateUp: true,
+        interfaces: [],
+        gateway: {
+          portId: 'g',
+          mac: 'fa:16:3e:00:00:01',
+          networkId: 'e',
+          fixedIps: [
+            { subnetId: 's', ipAddress: '172.24.4.10', cidr: '172.24.4.0/24', gatewayIp: '172.24.4.1' },
+          ],
+          enableSnat: true,
+        },
+        snat: [],
+        floatingIps: [
+          { id: 'f', floatingIpAddress: '172.24.4.20', fixedIpAddress: '10.0.0.5', fixedPortId: 'p' },
+        ],
+        routes: [],
+      },
+      'qg-1',
+    );
+    expect(withGw).toContain('iifname != "qg-1" oifname != "qg-1" ct status dnat snat to 172.24.4.10');
+    if (canCheck) expect(nftCheck(withGw).status).toBe(0);
     // no gateway: no NAT at all
     expect(
       routerRuleset(

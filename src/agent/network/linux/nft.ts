@@ -252,6 +252,12 @@ export function routerRuleset(spec: RouterSpec, gatewayDevice: string | null): s
     }
     for (const s of spec.snat)
       post.push(`ip saddr ${s.sourceCidr} oifname "${gatewayDevice}" snat to ${s.toAddress}`);
+    // Hairpin: a VM reaching a floating IP of a VM behind the same router is DNATed back inside; its
+    // source becomes the gateway address so that the reply comes back through the router (Neutron's
+    // "SNAT of DNATed traffic that did not come from the external network").
+    const gw = spec.gateway?.fixedIps.find((f) => !f.ipAddress.includes(':'))?.ipAddress;
+    if (gw && spec.floatingIps.length)
+      post.push(`iifname != "${gatewayDevice}" oifname != "${gatewayDevice}" ct status dnat snat to ${gw}`);
   }
   return [
     'add table ip sbx',
