@@ -4,6 +4,7 @@
  * resource, 403 when it may see but not change it), runs the store in transactions and tells the wiring
  * layer what changed.
  */
+import { IP_PROTOCOL_MAP } from './protocols.js';
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Credentials, PolicyEngine } from '../../core/auth/policy.js';
@@ -277,31 +278,6 @@ export interface ListResult {
   links: { rel: string; href: string }[];
 }
 
-const SG_PROTOCOLS: Record<string, number> = {
-  ah: 51,
-  dccp: 33,
-  egp: 8,
-  esp: 50,
-  gre: 47,
-  icmp: 1,
-  icmpv6: 58,
-  igmp: 2,
-  ipip: 4,
-  'ipv6-encap': 41,
-  'ipv6-frag': 44,
-  'ipv6-icmp': 58,
-  'ipv6-nonxt': 59,
-  'ipv6-opts': 60,
-  'ipv6-route': 43,
-  ospf: 89,
-  pgm: 113,
-  rsvp: 46,
-  sctp: 132,
-  tcp: 6,
-  udp: 17,
-  udplite: 136,
-  vrrp: 112,
-};
 const PORT_PROTOCOLS = ['tcp', 'udp', 'dccp', 'sctp', 'udplite', '6', '17', '33', '132', '136'];
 const ICMP_PROTOCOLS = ['icmp', 'icmpv6', 'ipv6-icmp', '1', '58'];
 const IPV6_ONLY_PROTOCOLS = [
@@ -2351,15 +2327,15 @@ export class NetworkManager {
         if (!Number.isInteger(n) || n < 0 || n > 255)
           throw new ApiError(
             400,
-            `Security group rule protocol ${String(b.protocol)} not supported. Only protocol values [${Object.keys(SG_PROTOCOLS).join(', ')}] and integer representations [0 to 255] are supported.`,
+            `Security group rule protocol ${String(b.protocol)} not supported. Only protocol values [${Object.keys(IP_PROTOCOL_MAP).join(', ')}] and integer representations [0 to 255] are supported.`,
             'SecurityGroupRuleInvalidProtocol',
           );
         protocol = String(n);
-      } else if (p in SG_PROTOCOLS) protocol = p;
+      } else if (p in IP_PROTOCOL_MAP) protocol = p;
       else
         throw new ApiError(
           400,
-          `Security group rule protocol ${String(b.protocol)} not supported. Only protocol values [${Object.keys(SG_PROTOCOLS).join(', ')}] and integer representations [0 to 255] are supported.`,
+          `Security group rule protocol ${String(b.protocol)} not supported. Only protocol values [${Object.keys(IP_PROTOCOL_MAP).join(', ')}] and integer representations [0 to 255] are supported.`,
           'SecurityGroupRuleInvalidProtocol',
         );
     }
@@ -3412,7 +3388,7 @@ function ruleView(r: Row, belongsToDefault: boolean): Record<string, unknown> {
 
 function ruleKey(r: Row): string {
   const proto =
-    r.protocol === null || r.protocol === undefined ? '' : String(SG_PROTOCOLS[r.protocol] ?? r.protocol);
+    r.protocol === null || r.protocol === undefined ? '' : String(IP_PROTOCOL_MAP[r.protocol] ?? r.protocol);
   return [
     r.direction,
     r.ethertype,

@@ -16,33 +16,7 @@
  */
 import type { FirewallRule, PortSpec, RouterSpec } from '../../../services/network/driver.js';
 import { tapName } from './names.js';
-
-/** Neutron's IP protocol names (neutron_lib.constants.IP_PROTOCOL_MAP). */
-const PROTOCOLS: Record<string, number> = {
-  ah: 51,
-  dccp: 33,
-  egp: 8,
-  esp: 50,
-  gre: 47,
-  icmp: 1,
-  icmpv6: 58,
-  igmp: 2,
-  ipip: 4,
-  'ipv6-encap': 41,
-  'ipv6-frag': 44,
-  'ipv6-icmp': 58,
-  'ipv6-nonxt': 59,
-  'ipv6-opts': 60,
-  'ipv6-route': 43,
-  ospf: 89,
-  pgm: 113,
-  rsvp: 46,
-  sctp: 132,
-  tcp: 6,
-  udp: 17,
-  udplite: 136,
-  vrrp: 112,
-};
+import { IP_PROTOCOL_MAP } from '../../../services/network/protocols.js';
 
 const hex = (id: string) => id.replace(/-/g, '').toLowerCase();
 export const setName = (groupId: string, v6: boolean) => `sg${v6 ? 6 : 4}_${hex(groupId)}`;
@@ -56,7 +30,7 @@ export function protocolNumber(p: string | null, v6: boolean): number | null | u
     if (n > 255) return undefined;
     return n === 1 && v6 ? 58 : n;
   }
-  const n = PROTOCOLS[p.toLowerCase()];
+  const n = IP_PROTOCOL_MAP[p.toLowerCase()];
   return n === 1 && v6 ? 58 : n;
 }
 
