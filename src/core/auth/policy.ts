@@ -21,6 +21,23 @@ export interface PolicyRule {
   operations?: { method: string; path: string }[];
 }
 
+/**
+ * One rule in the house style every service's `policies/<resource>.ts` uses: a name, a check string built
+ * from the service's named constants (`policies/base.ts`), a description, and optionally scope types and the
+ * API operations it guards, as oslo.policy's `DocumentedRuleDefault`.
+ */
+export function rule(
+  name: string,
+  check: string,
+  description: string,
+  opts: { scope?: ScopeType[]; ops?: [method: string, path: string][] } = {},
+): PolicyRule {
+  const r: PolicyRule = { name, check, description };
+  if (opts.scope) r.scopeTypes = opts.scope;
+  if (opts.ops) r.operations = opts.ops.map(([method, path]) => ({ method, path }));
+  return r;
+}
+
 /** What the policy engine knows about the caller (oslo.context's policy values). */
 export interface Credentials {
   user_id?: string;
