@@ -20,6 +20,7 @@ import { networkService, type NetworkFacade } from './services/network/index.js'
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeService } from './services/compute/index.js';
+import { volumeService } from './services/volume/index.js';
 import { selectComputeDriver } from './agent/compute/select.js';
 
 /** The services mounted beside identity. Each new service adds itself here. */
@@ -27,6 +28,7 @@ export function defaultServices(): ServiceModule[] {
   return [
     imageService(),
     networkService(),
+    volumeService(),
     computeService({
       driver: (ctx) => {
         const { driver, reason } = selectComputeDriver(ctx.config.computeDriver, ctx);
@@ -75,11 +77,12 @@ export async function createServer(
     region: config.region,
     catalog: [
       { type: 'identity', name: 'keystone', url: `${config.publicUrl}/identity` },
-      ...services.map((s) => ({
-        type: s.type,
-        name: s.catalog.name,
-        url: `${config.publicUrl}${s.catalog.path}`,
-      })),
+      ...services.flatMap((s) =>
+        [{ type: s.type, name: s.catalog.name }, ...(s.catalog.aliases ?? [])].map((e) => ({
+          ...e,
+          url: `${config.publicUrl}${s.catalog.path}`,
+        })),
+      ),
     ],
   });
 

@@ -33,8 +33,11 @@ export interface ServiceContext {
 export interface ServiceModule {
   /** OpenStack service type, e.g. `image`; also the name of its migrations set. */
   type: string;
-  /** Catalog entry: service name and the path under the public URL (DevStack style, e.g. `/image`). */
-  catalog: { name: string; path: string };
+  /**
+   * Catalog entry: service name and the path under the public URL (DevStack style, e.g. `/image`), and other
+   * types the same endpoint is registered under (block storage: `volumev3`, `volume`, as DevStack does).
+   */
+  catalog: { name: string; path: string; aliases?: { type: string; name: string }[] };
   migrations: ServiceMigrations;
   policies: PolicyRule[];
   /** Mount routes (the module uses `app.register(plugin, { prefix })` itself) and return its facade. */
