@@ -425,9 +425,9 @@ export class VolumeStore {
     return this.k.selectFrom('volume_type').selectAll().where('name', '=', name).executeTakeFirst();
   }
 
-  async typesByIds(ids: string[]): Promise<TypeRow[]> {
+  async typesByIds(ids: string[], trx: Db = this.k): Promise<TypeRow[]> {
     if (ids.length === 0) return [];
-    return this.k
+    return trx
       .selectFrom('volume_type')
       .selectAll()
       .where('id', 'in', [...new Set(ids)])
@@ -435,8 +435,8 @@ export class VolumeStore {
   }
 
   /** Types: `isPublic` true/false filters, undefined = all; `projectId` adds private types shared with it. */
-  async listTypes(q: { isPublic?: boolean; projectId?: string }): Promise<TypeRow[]> {
-    let s = this.k.selectFrom('volume_type').selectAll();
+  async listTypes(q: { isPublic?: boolean; projectId?: string }, trx: Db = this.k): Promise<TypeRow[]> {
+    let s = trx.selectFrom('volume_type').selectAll();
     s = s.where((eb) => {
       const pub = eb('is_public', '=', 1);
       const shared = q.projectId
@@ -451,7 +451,7 @@ export class VolumeStore {
       if (q.isPublic === true) return shared ? eb.or([pub, shared]) : pub;
       if (q.isPublic === false)
         return shared ? eb.and([eb('is_public', '=', 0), shared]) : eb('is_public', '=', 0);
-      return eb.val(true) as unknown as Expression<SqlBool>;
+      return sql<SqlBool>`1 = 1`;
     });
     return s.orderBy('name').execute();
   }
@@ -544,8 +544,8 @@ export class VolumeStore {
   }
 
   // ------------------------------------------------------------------ quotas
-  async quotas(projectId: string): Promise<Record<string, number>> {
-    const rows = await this.k
+  async quotas(projectId: string, trx: Db = this.k): Promise<Record<string, number>> {
+    const rows = await trx
       .selectFrom('volume_quota')
       .selectAll()
       .where('project_id', '=', projectId)
@@ -565,8 +565,8 @@ export class VolumeStore {
     await this.k.deleteFrom('volume_quota').where('project_id', '=', projectId).execute();
   }
 
-  async quotaClass(name: string): Promise<Record<string, number>> {
-    const rows = await this.k
+  async quotaClass(name: string, trx: Db = this.k): Promise<Record<string, number>> {
+    const rows = await trx
       .selectFrom('volume_quota_class')
       .selectAll()
       .where('class_name', '=', name)

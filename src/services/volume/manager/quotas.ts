@@ -33,25 +33,25 @@ export class Quotas {
   constructor(private readonly d: Deps) {}
 
   /** Defaults: configured values under the `default` quota class; per-type resources default to -1. */
-  async defaults(): Promise<Record<string, number>> {
-    const out = { ...DEFAULT_QUOTAS, ...(await this.d.store.quotaClass('default')) };
-    for (const t of await this.d.store.listTypes({})) for (const r of PER_TYPE) out[`${r}_${t.name}`] ??= -1;
+  async defaults(trx?: Trx): Promise<Record<string, number>> {
+    const out = { ...DEFAULT_QUOTAS, ...(await this.d.store.quotaClass('default', trx)) };
+    for (const t of await this.d.store.listTypes({}, trx)) for (const r of PER_TYPE) out[`${r}_${t.name}`] ??= -1;
     return out;
   }
 
-  async limits(projectId: string): Promise<Record<string, number>> {
-    return { ...(await this.defaults()), ...(await this.d.store.quotas(projectId)) };
+  async limits(projectId: string, trx?: Trx): Promise<Record<string, number>> {
+    return { ...(await this.defaults(trx)), ...(await this.d.store.quotas(projectId, trx)) };
   }
 
   /** Usage by quota resource name (per-type keys included). */
-  async usageByResource(projectId: string, usage?: Usage): Promise<Record<string, number>> {
-    const u = usage ?? (await this.d.store.usage(projectId));
+  async usageByResource(projectId: string, usage?: Usage, trx?: Trx): Promise<Record<string, number>> {
+    const u = usage ?? (await this.d.store.usage(projectId, trx));
     const out: Record<string, number> = {
       volumes: u.volumes,
       snapshots: u.snapshots,
       gigabytes: u.gigabytes,
     };
-    const types = await this.d.store.typesByIds(Object.keys(u.perType));
+    const types = await this.d.store.typesByIds(Object.keys(u.perType), trx);
     for (const t of types) for (const r of PER_TYPE) out[`${r}_${t.name}`] = u.perType[t.id]![r];
     return out;
   }
@@ -61,7 +61,8 @@ export class Quotas {
    * checked too (`per_volume_gigabytes`).
    */
   async check(trx: Trx, projectId: string, delta: Delta, sizeGb?: number): Promise<void> {
-    const limits = await this.limits(projectId);
+    // Every query here runs on the transaction (SQLite has one connection: another query would wait for ever).
+    const limits = await this.limits(projectId, trx);
     if (sizeGb !== undefined) {
       const per = limits.per_volume_gigabytes ?? -1;
       if (per >= 0 && sizeGb > per)
@@ -72,7 +73,7 @@ export class Quotas {
         );
     }
     const u = await this.d.store.usage(projectId, trx);
-    const used = await this.usageByResource(projectId, u);
+    const used = await this.usageByResource(projectId, u, trx);
     for (const r of PER_TYPE) {
       const n = delta[r] ?? 0;
       if (n <= 0) continue;
