@@ -11,7 +11,11 @@ const V = '/volume/v3';
 const req = (method: string, url: string, token: string, body?: unknown, headers?: Record<string, string>) =>
   cloud.req(method, url, { token, body, headers });
 
-async function waitVolume(token: string, id: string, until: (s: string) => boolean = (s) => s !== 'creating') {
+async function waitVolume(
+  token: string,
+  id: string,
+  until: (s: string) => boolean = (s) => s !== 'creating',
+) {
   for (let i = 0; i < 200; i++) {
     const r = await req('GET', `${V}/volumes/${id}`, token);
     if (r.statusCode === 404) return undefined;
@@ -79,7 +83,10 @@ describe('discovery and microversions', () => {
     r = await req('GET', `${V}/types/default`, alice.token);
     expect(r.json().volume_type.name).toBe('__DEFAULT__');
     r = await req('GET', `${V}/os-services`, cloud.adminToken);
-    expect(r.json().services.map((s: { binary: string }) => s.binary)).toEqual(['cinder-scheduler', 'cinder-volume']);
+    expect(r.json().services.map((s: { binary: string }) => s.binary)).toEqual([
+      'cinder-scheduler',
+      'cinder-volume',
+    ]);
     r = await req('GET', `${V}/os-services`, alice.token);
     expect(r.statusCode).toBe(403);
   });
@@ -88,7 +95,14 @@ describe('discovery and microversions', () => {
 describe('volumes', () => {
   it('creates, shows, lists, updates, sets metadata and deletes', async () => {
     const v = await createVolume(alice.token, { size: 1, name: 'v1', metadata: { a: '1' } });
-    expect(v).toMatchObject({ status: 'available', size: 1, name: 'v1', bootable: 'false', volume_type: '__DEFAULT__', metadata: { a: '1' } });
+    expect(v).toMatchObject({
+      status: 'available',
+      size: 1,
+      name: 'v1',
+      bootable: 'false',
+      volume_type: '__DEFAULT__',
+      metadata: { a: '1' },
+    });
     expect(v.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
     let r = await req('GET', `${V}/volumes?name=v1`, alice.token);
     expect(r.json().volumes.map((x: { id: string }) => x.id)).toEqual([v.id]);
@@ -120,7 +134,9 @@ describe('volumes', () => {
       'openstack-api-version': 'volume 3.45',
     });
     expect(r.json().count).toBe(3);
-    r = await req('GET', `${V}/volumes/summary`, bob.token, undefined, { 'openstack-api-version': 'volume 3.12' });
+    r = await req('GET', `${V}/volumes/summary`, bob.token, undefined, {
+      'openstack-api-version': 'volume 3.12',
+    });
     expect(r.json()['volume-summary']).toMatchObject({ total_count: 3, total_size: 3 });
     r = await req('GET', `${V}/volumes?sort=bogus:asc`, bob.token);
     expect(r.statusCode).toBe(400);
@@ -133,7 +149,9 @@ describe('volumes', () => {
       expect(r.statusCode).toBe(400);
       expect(r.json().badRequest.code).toBe(400);
     }
-    let r = await req('POST', `${V}/volumes`, alice.token, { volume: { size: 1, availability_zone: 'nope' } });
+    let r = await req('POST', `${V}/volumes`, alice.token, {
+      volume: { size: 1, availability_zone: 'nope' },
+    });
     expect(r.statusCode).toBe(400);
     r = await req('POST', `${V}/volumes`, alice.token, { volume: { size: 1, volume_type: 'nope' } });
     expect(r.statusCode).toBe(404);
@@ -151,7 +169,7 @@ describe('volumes', () => {
     await waitVolume(alice.token, v.id, () => false).catch(() => undefined);
   });
 
-  it('hides another project\'s volume (404) and a reader cannot write (403)', async () => {
+  it("hides another project's volume (404) and a reader cannot write (403)", async () => {
     const v = await createVolume(alice.token, { size: 1, name: 'private' });
     let r = await req('GET', `${V}/volumes/${v.id}`, bob.token);
     expect(r.statusCode).toBe(404);
@@ -169,9 +187,13 @@ describe('volumes', () => {
     expect(r.statusCode).toBe(403);
     r = await req('GET', `${V}/volumes?all_tenants=1`, cloud.adminToken);
     expect(r.json().volumes.map((x: { id: string }) => x.id)).toContain(v.id);
-    r = await req('POST', `${V}/volumes/${v.id}/action`, alice.token, { 'os-reset_status': { status: 'error' } });
+    r = await req('POST', `${V}/volumes/${v.id}/action`, alice.token, {
+      'os-reset_status': { status: 'error' },
+    });
     expect(r.statusCode).toBe(403);
-    r = await req('POST', `${V}/volumes/${v.id}/action`, cloud.adminToken, { 'os-reset_status': { status: 'error' } });
+    r = await req('POST', `${V}/volumes/${v.id}/action`, cloud.adminToken, {
+      'os-reset_status': { status: 'error' },
+    });
     expect(r.statusCode).toBe(202);
     r = await req('POST', `${V}/volumes/${v.id}/action`, cloud.adminToken, { 'os-force_delete': {} });
     expect(r.statusCode).toBe(202);
@@ -180,9 +202,13 @@ describe('volumes', () => {
 
   it('sets bootable and readonly flags', async () => {
     const v = await createVolume(alice.token, { size: 1 });
-    let r = await req('POST', `${V}/volumes/${v.id}/action`, alice.token, { 'os-set_bootable': { bootable: true } });
+    let r = await req('POST', `${V}/volumes/${v.id}/action`, alice.token, {
+      'os-set_bootable': { bootable: true },
+    });
     expect(r.statusCode).toBe(200);
-    r = await req('POST', `${V}/volumes/${v.id}/action`, alice.token, { 'os-update_readonly_flag': { readonly: true } });
+    r = await req('POST', `${V}/volumes/${v.id}/action`, alice.token, {
+      'os-update_readonly_flag': { readonly: true },
+    });
     expect(r.statusCode).toBe(202);
     r = await req('GET', `${V}/volumes/${v.id}`, alice.token);
     expect(r.json().volume.bootable).toBe('true');
@@ -198,17 +224,27 @@ describe('attach: legacy actions and the attachments API', () => {
     expect((await waitVolume(alice.token, v.id, () => true))!.status).toBe('attaching');
     let r = await act({ 'os-initialize_connection': { connector: { host: 'h1' } } });
     expect(r.statusCode).toBe(200);
-    expect(r.json().connection_info).toMatchObject({ driver_volume_type: 'file', data: { format: 'raw', serial: v.id } });
-    r = await act({ 'os-attach': { instance_uuid: '11111111-2222-3333-4444-555555555555', mountpoint: '/dev/vdb' } });
+    expect(r.json().connection_info).toMatchObject({
+      driver_volume_type: 'file',
+      data: { format: 'raw', serial: v.id },
+    });
+    r = await act({
+      'os-attach': { instance_uuid: '11111111-2222-3333-4444-555555555555', mountpoint: '/dev/vdb' },
+    });
     expect(r.statusCode).toBe(202);
     const inUse = await waitVolume(alice.token, v.id, () => true);
     expect(inUse!.status).toBe('in-use');
-    expect(inUse!.attachments[0]).toMatchObject({ server_id: '11111111-2222-3333-4444-555555555555', device: '/dev/vdb' });
+    expect(inUse!.attachments[0]).toMatchObject({
+      server_id: '11111111-2222-3333-4444-555555555555',
+      device: '/dev/vdb',
+    });
     r = await req('DELETE', `${V}/volumes/${v.id}`, alice.token);
     expect(r.statusCode).toBe(400);
     expect(r.json().badRequest.message).toMatch(/attached/);
     expect((await act({ 'os-begin_detaching': null })).statusCode).toBe(202);
-    expect((await act({ 'os-detach': { attachment_id: inUse!.attachments[0].attachment_id } })).statusCode).toBe(202);
+    expect(
+      (await act({ 'os-detach': { attachment_id: inUse!.attachments[0].attachment_id } })).statusCode,
+    ).toBe(202);
     expect((await waitVolume(alice.token, v.id, () => true))!.status).toBe('available');
     await req('DELETE', `${V}/volumes/${v.id}`, alice.token);
   });
@@ -216,15 +252,33 @@ describe('attach: legacy actions and the attachments API', () => {
   it('attachments API: create reserves, update connects, complete makes it in-use, delete frees it', async () => {
     const v = await createVolume(alice.token, { size: 1 });
     const h = { 'openstack-api-version': 'volume 3.44' };
-    let r = await req('POST', `${V}/attachments`, alice.token, { attachment: { volume_uuid: v.id, instance_uuid: '21111111-2222-3333-4444-555555555555' } }, h);
+    let r = await req(
+      'POST',
+      `${V}/attachments`,
+      alice.token,
+      { attachment: { volume_uuid: v.id, instance_uuid: '21111111-2222-3333-4444-555555555555' } },
+      h,
+    );
     expect(r.statusCode, r.body).toBe(200);
     const a = r.json().attachment;
     expect(a.status).toBe('reserved');
     expect((await waitVolume(alice.token, v.id, () => true))!.status).toBe('reserved');
     // a second attach of a non-multiattach volume loses
-    r = await req('POST', `${V}/attachments`, alice.token, { attachment: { volume_uuid: v.id, instance_uuid: '31111111-2222-3333-4444-555555555555' } }, h);
+    r = await req(
+      'POST',
+      `${V}/attachments`,
+      alice.token,
+      { attachment: { volume_uuid: v.id, instance_uuid: '31111111-2222-3333-4444-555555555555' } },
+      h,
+    );
     expect(r.statusCode).toBe(400);
-    r = await req('PUT', `${V}/attachments/${a.id}`, alice.token, { attachment: { connector: { host: 'h1', mountpoint: '/dev/vdc' } } }, h);
+    r = await req(
+      'PUT',
+      `${V}/attachments/${a.id}`,
+      alice.token,
+      { attachment: { connector: { host: 'h1', mountpoint: '/dev/vdc' } } },
+      h,
+    );
     expect(r.statusCode).toBe(200);
     expect(r.json().attachment.connection_info.driver_volume_type).toBe('file');
     r = await req('POST', `${V}/attachments/${a.id}/action`, alice.token, { 'os-complete': null }, h);
@@ -254,7 +308,12 @@ describe('snapshots, clones, revert', () => {
       if (r.json().snapshot.status === 'available') break;
       await new Promise((res) => setTimeout(res, 20));
     }
-    expect(r.json().snapshot).toMatchObject({ status: 'available', size: 1, volume_id: v.id, 'os-extended-snapshot-attributes:progress': '100%' });
+    expect(r.json().snapshot).toMatchObject({
+      status: 'available',
+      size: 1,
+      volume_id: v.id,
+      'os-extended-snapshot-attributes:progress': '100%',
+    });
     r = await req('DELETE', `${V}/volumes/${v.id}`, alice.token);
     expect(r.statusCode).toBe(400);
     expect(r.json().badRequest.message).toContain('dependent snapshots');
@@ -262,7 +321,13 @@ describe('snapshots, clones, revert', () => {
     expect(fromSnap).toMatchObject({ status: 'available', size: 2, snapshot_id: sid });
     const clone = await createVolume(alice.token, { source_volid: v.id });
     expect(clone).toMatchObject({ status: 'available', size: 1, source_volid: v.id });
-    r = await req('POST', `${V}/volumes/${v.id}/action`, alice.token, { revert: { snapshot_id: sid } }, { 'openstack-api-version': 'volume 3.40' });
+    r = await req(
+      'POST',
+      `${V}/volumes/${v.id}/action`,
+      alice.token,
+      { revert: { snapshot_id: sid } },
+      { 'openstack-api-version': 'volume 3.40' },
+    );
     expect(r.statusCode).toBe(202);
     expect((await waitVolume(alice.token, v.id, (s) => s === 'available'))!.status).toBe('available');
     r = await req('GET', `${V}/snapshots/detail`, bob.token);
@@ -288,12 +353,19 @@ describe('volume types', () => {
     expect(t).toMatchObject({ name: 'gold', is_public: false, extra_specs: { tier: 'gold' } });
     r = await req('POST', `${V}/volumes`, alice.token, { volume: { size: 1, volume_type: 'gold' } });
     expect(r.statusCode).toBe(404);
-    r = await req('POST', `${V}/types/${t.id}/action`, cloud.adminToken, { addProjectAccess: { project: alice.projectId } });
+    r = await req('POST', `${V}/types/${t.id}/action`, cloud.adminToken, {
+      addProjectAccess: { project: alice.projectId },
+    });
     expect(r.statusCode).toBe(202);
     r = await req('GET', `${V}/types/${t.id}/os-volume-type-access`, cloud.adminToken);
     expect(r.json().volume_type_access).toEqual([{ volume_type_id: t.id, project_id: alice.projectId }]);
     r = await req('GET', `${V}/types`, alice.token);
-    expect(r.json().volume_types.map((x: { name: string }) => x.name).sort()).toEqual(['__DEFAULT__', 'gold']);
+    expect(
+      r
+        .json()
+        .volume_types.map((x: { name: string }) => x.name)
+        .sort(),
+    ).toEqual(['__DEFAULT__', 'gold']);
     const v = await createVolume(alice.token, { size: 1, volume_type: 'gold' });
     expect(v!.volume_type).toBe('gold');
     r = await req('POST', `${V}/types/${t.id}/extra_specs`, cloud.adminToken, { extra_specs: { x: 'y' } });
@@ -304,7 +376,9 @@ describe('volume types', () => {
     r = await req('DELETE', `${V}/types/${def.id}`, cloud.adminToken);
     expect(r.statusCode).toBe(400);
     expect(r.json().badRequest.message).toBe('Default volume type can not be deleted.');
-    r = await req('POST', `${V}/volumes/${v!.id}/action`, alice.token, { 'os-retype': { new_type: '__DEFAULT__' } });
+    r = await req('POST', `${V}/volumes/${v!.id}/action`, alice.token, {
+      'os-retype': { new_type: '__DEFAULT__' },
+    });
     expect(r.statusCode).toBe(202);
     await req('DELETE', `${V}/volumes/${v!.id}`, alice.token);
     await waitVolume(alice.token, v!.id, () => false).catch(() => undefined);
@@ -316,7 +390,9 @@ describe('volume types', () => {
 describe('quotas', () => {
   it('concurrent creates against a quota are exact, and limits show usage', async () => {
     const p = await cloud.projectUser('vol-quota', 'quinn');
-    let r = await req('PUT', `${V}/os-quota-sets/${p.projectId}`, cloud.adminToken, { quota_set: { volumes: 3, gigabytes: 100 } });
+    let r = await req('PUT', `${V}/os-quota-sets/${p.projectId}`, cloud.adminToken, {
+      quota_set: { volumes: 3, gigabytes: 100 },
+    });
     expect(r.statusCode, r.body).toBe(200);
     expect(r.json().quota_set.volumes).toBe(3);
     r = await req('PUT', `${V}/os-quota-sets/${p.projectId}`, p.token, { quota_set: { volumes: 30 } });
@@ -328,7 +404,9 @@ describe('quotas', () => {
     expect(codes.filter((c) => c === 202)).toHaveLength(3);
     expect(codes.filter((c) => c === 413)).toHaveLength(5);
     const over = results.find((x) => x.statusCode === 413)!.json();
-    expect(over.overLimit.message).toContain("Maximum number of volumes allowed (3) exceeded for quota 'volumes'");
+    expect(over.overLimit.message).toContain(
+      "Maximum number of volumes allowed (3) exceeded for quota 'volumes'",
+    );
     r = await req('POST', `${V}/volumes`, p.token, { volume: { size: 1000 } });
     expect(r.statusCode).toBe(413);
     r = await req('GET', `${V}/os-quota-sets/${p.projectId}?usage=true`, p.token);
@@ -337,10 +415,16 @@ describe('quotas', () => {
     r = await req('GET', `${V}/os-quota-sets/${p.projectId}`, alice.token);
     expect(r.statusCode).toBe(403);
     r = await req('GET', `${V}/limits`, p.token);
-    expect(r.json().limits.absolute).toMatchObject({ maxTotalVolumes: 3, totalVolumesUsed: 3, totalGigabytesUsed: 3 });
+    expect(r.json().limits.absolute).toMatchObject({
+      maxTotalVolumes: 3,
+      totalVolumesUsed: 3,
+      totalGigabytesUsed: 3,
+    });
     r = await req('GET', `${V}/os-quota-sets/${p.projectId}/defaults`, p.token);
     expect(r.json().quota_set.volumes).toBe(10);
-    r = await req('PUT', `${V}/os-quota-class-sets/default`, cloud.adminToken, { quota_class_set: { snapshots: 20 } });
+    r = await req('PUT', `${V}/os-quota-class-sets/default`, cloud.adminToken, {
+      quota_class_set: { snapshots: 20 },
+    });
     expect(r.json().quota_class_set.snapshots).toBe(20);
   });
 });
@@ -348,16 +432,22 @@ describe('quotas', () => {
 describe('transfers', () => {
   it('moves a volume to another project with the auth key', async () => {
     const v = await createVolume(alice.token, { size: 1, name: 'gift' });
-    let r = await req('POST', `${V}/os-volume-transfer`, alice.token, { transfer: { volume_id: v!.id, name: 't1' } });
+    let r = await req('POST', `${V}/os-volume-transfer`, alice.token, {
+      transfer: { volume_id: v!.id, name: 't1' },
+    });
     expect(r.statusCode).toBe(202);
     const t = r.json().transfer;
     expect(t.auth_key).toMatch(/^[0-9a-f]{16}$/);
     expect((await waitVolume(alice.token, v!.id, () => true))!.status).toBe('awaiting-transfer');
     r = await req('GET', `${V}/os-volume-transfer/detail`, alice.token);
     expect(r.json().transfers.map((x: { id: string }) => x.id)).toEqual([t.id]);
-    r = await req('POST', `${V}/os-volume-transfer/${t.id}/accept`, bob.token, { accept: { auth_key: 'wrong' } });
+    r = await req('POST', `${V}/os-volume-transfer/${t.id}/accept`, bob.token, {
+      accept: { auth_key: 'wrong' },
+    });
     expect(r.statusCode).toBe(400);
-    r = await req('POST', `${V}/os-volume-transfer/${t.id}/accept`, bob.token, { accept: { auth_key: t.auth_key } });
+    r = await req('POST', `${V}/os-volume-transfer/${t.id}/accept`, bob.token, {
+      accept: { auth_key: t.auth_key },
+    });
     expect(r.statusCode).toBe(202);
     expect(r.json().transfer).toMatchObject({ id: t.id, volume_id: v!.id });
     r = await req('GET', `${V}/volumes/${v!.id}`, bob.token);

@@ -83,9 +83,7 @@ export interface VolumeFacade {
   /** Detached (or the attach failed): remove the attachment; the volume becomes `available` again. */
   attachmentDelete(caller: Caller, attachmentId: string): Promise<void>;
   /** Attachments of a server (servers' `volumes_attached`, reconciliation). */
-  attachmentsOfServer(
-    serverId: string,
-  ): Promise<
+  attachmentsOfServer(serverId: string): Promise<
     {
       attachmentId: string;
       volumeId: string;

@@ -629,11 +629,7 @@ function sortExpr(key: string) {
 }
 
 /** Rows strictly after the marker in (sort keys…, id) order. */
-function keyset(
-  eb: any,
-  sort: { key: string; dir: 'asc' | 'desc' }[],
-  marker: object,
-): Expression<SqlBool> {
+function keyset(eb: any, sort: { key: string; dir: 'asc' | 'desc' }[], marker: object): Expression<SqlBool> {
   const keys = [...sort, { key: 'id', dir: sort[0]?.dir ?? 'desc' }];
   const m = marker as Record<string, unknown>;
   const val = (k: string) => (NULLABLE_TEXT.has(k) ? (m[k] ?? '') : m[k]);

@@ -35,7 +35,8 @@ export class Quotas {
   /** Defaults: configured values under the `default` quota class; per-type resources default to -1. */
   async defaults(trx?: Trx): Promise<Record<string, number>> {
     const out = { ...DEFAULT_QUOTAS, ...(await this.d.store.quotaClass('default', trx)) };
-    for (const t of await this.d.store.listTypes({}, trx)) for (const r of PER_TYPE) out[`${r}_${t.name}`] ??= -1;
+    for (const t of await this.d.store.listTypes({}, trx))
+      for (const r of PER_TYPE) out[`${r}_${t.name}`] ??= -1;
     return out;
   }
 

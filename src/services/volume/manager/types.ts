@@ -171,9 +171,6 @@ export class Types {
         throw badRequest('Invalid input received: extra spec values are at most 255 characters.');
       clean[k] = s;
     }
-    if (await this.d.store.typeInUse(t.id)) {
-      // Cinder refuses changes that affect volumes already placed only for some keys; keep it permissive.
-    }
     await this.d.store.updateType(t.id, {
       extra_specs: JSON.stringify({ ...this.extraSpecs(t), ...clean }),
       updated_at: cinderTime(),
