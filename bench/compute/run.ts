@@ -4,12 +4,13 @@
  * `npx tsx bench/compute/run.ts` (BENCH_SERVERS=<n> for the create phase, default 400; BENCH_LIST=<n>
  * servers for the list phase, default 10000). Talks only to 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { login, ROOT, spawnCloud } from '../../tests/support/stackbox.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
+/** The admin password ./server.ts sets. */
+const PASSWORD = 'bench-admin-password';
 const N_CREATE = Number(process.env.BENCH_SERVERS ?? 400);
 const N_LIST = Number(process.env.BENCH_LIST ?? 10_000);
 const CONCURRENCY = 16;
@@ -21,21 +22,16 @@ const pct = (xs: number[], p: number) => {
 
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'stackbox-bench-compute-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/compute/server.ts'), dataDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  // not `stackbox up`: the same server with a fake host big enough for 10,000 servers (./server.ts)
+  const child = spawnCloud({
+    argv: ['--import', 'tsx', join(ROOT, 'bench/compute/server.ts'), dataDir],
+    env: process.env,
     cwd: ROOT,
+    echoStderr: true,
   });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /URL (\S+)/.exec(out);
-      if (m) res(m[1]!);
-    });
-    child.once('exit', (c) => rej(new Error(`server exited ${c}`)));
-  });
+  const url = (await child.waitFor(/URL (\S+)/))[1]!;
   const mv = { 'OpenStack-API-Version': 'compute 2.79' };
-  let token = '';
+  const { token, projectId: project } = await login(url, PASSWORD);
   const call = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(`${url}${path}`, {
       method,
@@ -46,21 +42,6 @@ async function main() {
     if (r.status >= 400) throw new Error(`${method} ${path}: ${r.status} ${text}`);
     return text ? JSON.parse(text) : undefined;
   };
-  const t = await fetch(`${url}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: { user: { name: 'admin', domain: { id: 'default' }, password: 'bench-admin-password' } },
-        },
-        scope: { project: { name: 'admin', domain: { id: 'default' } } },
-      },
-    }),
-  });
-  token = t.headers.get('x-subject-token')!;
-  const project = ((await t.json()) as { token: { project: { id: string } } }).token.project.id;
   await call('PUT', `/compute/v2.1/os-quota-sets/${project}`, {
     quota_set: { instances: -1, cores: -1, ram: -1 },
   });
@@ -75,7 +56,7 @@ async function main() {
     headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' },
     body: new Uint8Array(4096),
   });
-  const pid = child.pid!;
+  const pid = child.pid;
   const rss = () =>
     Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
 
@@ -208,8 +189,7 @@ async function main() {
     }),
   );
   console.log(JSON.stringify({ phase: 'end', 'server RSS MB': rss() }));
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  await child.stop('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
 }
 

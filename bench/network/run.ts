@@ -5,7 +5,7 @@
  * Run: `npm run build && npx tsx bench/network/run.ts` (BENCH_PORTS=<n>, default 10000). Talks only to 127.0.0.1.
  */
 import { readFileSync } from 'node:fs';
-import { startStackbox } from '../../tests/support/process.js';
+import { startStackbox } from '../../tests/support/stackbox.js';
 
 const TOTAL = Number(process.env.BENCH_PORTS ?? 10_000);
 
@@ -27,21 +27,7 @@ async function main() {
       : {},
   });
   try {
-    const auth = await fetch(`${sb.url}/identity/v3/auth/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name: 'admin', domain: { id: 'default' }, password: sb.adminPassword } },
-          },
-          scope: { project: { name: 'admin', domain: { id: 'default' } } },
-        },
-      }),
-    });
-    const token = auth.headers.get('x-subject-token')!;
-    const projectId = ((await auth.json()) as { token: { project: { id: string } } }).token.project.id;
+    const { token, projectId } = await sb.login();
     const call = async (method: string, path: string, body?: unknown) => {
       const r = await fetch(`${sb.url}/networking/v2.0${path}`, {
         method,
@@ -149,7 +135,7 @@ async function main() {
       20,
     );
     await timed('show network', async () => (await call('GET', `/networks/${net.id}`)).network.id, 20);
-    console.log(JSON.stringify({ op: 'server memory (MB)', ...rssOf(sb.proc.pid!) }));
+    console.log(JSON.stringify({ op: 'server memory (MB)', ...rssOf(sb.pid) }));
   } finally {
     await sb.cleanup();
   }
