@@ -2,7 +2,7 @@
  * Boot benchmark: seconds from "start" to the test guest's readiness line on the serial console,
  * (a) for a bare qemu-system-x86_64 command line and (b) through the QEMU driver (disk overlay, config
  * drive, QMP), in the same run, alternating; plus RSS per idle VM. The ratio is the figure: the driver
- * should add well under a second. Run as root: `npx tsx bench/boot/run.ts [--runs N]`.
+ * should add well under a second. Run as root: `npm run bench:boot -- [--runs N]`.
  * Needs the test image (`stackbox image build-test`). No network: the guests have no NIC.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -14,6 +14,7 @@ import type { InstanceSpec } from '../../src/agent/compute/driver.js';
 import { chooseAccel, readHostFacts } from '../../src/agent/compute/qemu/accel.js';
 import { buildConfigDrive } from '../../src/agent/compute/qemu/configdrive.js';
 import { QemuDriver } from '../../src/agent/compute/qemu/driver.js';
+import { median, rssOf } from '../support.js';
 import { startStackbox, type StackboxProcess } from '../../tests/support/stackbox.js';
 
 const IMAGE = join(
@@ -33,8 +34,7 @@ async function waitForFile(file: string, needle: string, t0: number, timeoutMs =
   throw new Error(`no ${needle} in ${file}`);
 }
 
-const rssMb = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rssMb = (pid: number) => rssOf(pid).rss;
 
 async function bare(i: number): Promise<{ secs: number; rss: number }> {
   const d = join(work, `bare${i}`);
@@ -216,7 +216,7 @@ async function main() {
     rows.push(row);
     console.log(JSON.stringify(row));
   }
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const med = median;
   const mb = med(rows.map((r) => r.bare));
   const md = med(rows.map((r) => r.driver));
   const ma = med(rows.map((r) => r.api));

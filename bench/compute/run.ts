@@ -1,12 +1,13 @@
 /**
  * Compute benchmark (fake driver): servers created → ACTIVE per second at concurrency 16 with p50/p99 create
  * latency and time to ACTIVE, then list latency with 10,000 servers, paginated. Run:
- * `npx tsx bench/compute/run.ts` (BENCH_SERVERS=<n> for the create phase, default 400; BENCH_LIST=<n>
+ * `npm run bench:compute` (BENCH_SERVERS=<n> for the create phase, default 400; BENCH_LIST=<n>
  * servers for the list phase, default 10000). Talks only to 127.0.0.1.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pct, rssOf } from '../support.js';
 import { login, ROOT, spawnCloud } from '../../tests/support/stackbox.js';
 
 /** The admin password ./server.ts sets. */
@@ -15,10 +16,8 @@ const N_CREATE = Number(process.env.BENCH_SERVERS ?? 400);
 const N_LIST = Number(process.env.BENCH_LIST ?? 10_000);
 const CONCURRENCY = 16;
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return +(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN).toFixed(1);
-};
+/** Percentile, rounded to 0.1 ms as this bench prints it. */
+const p = (xs: number[], q: number) => +pct(xs, q).toFixed(1);
 
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'stackbox-bench-compute-'));
@@ -56,9 +55,7 @@ async function main() {
     headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' },
     body: new Uint8Array(4096),
   });
-  const pid = child.pid;
-  const rss = () =>
-    Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+  const rss = () => Math.round(rssOf(child.pid).rss);
 
   // ---------------------------------------------------------------- create → ACTIVE at concurrency 16
   const createLat: number[] = [];
@@ -97,10 +94,10 @@ async function main() {
       servers: activeLat.length,
       errors,
       'ACTIVE/s': +(activeLat.length / secs).toFixed(1),
-      'create p50 ms': pct(createLat, 50),
-      'create p99 ms': pct(createLat, 99),
-      'to ACTIVE p50 ms': pct(activeLat, 50),
-      'to ACTIVE p99 ms': pct(activeLat, 99),
+      'create p50 ms': p(createLat, 50),
+      'create p99 ms': p(createLat, 99),
+      'to ACTIVE p50 ms': p(activeLat, 50),
+      'to ACTIVE p99 ms': p(activeLat, 99),
       'server RSS MB': rss(),
     }),
   );
@@ -169,8 +166,8 @@ async function main() {
         limit,
         pages: lat.length,
         servers: count,
-        'page p50 ms': pct(lat, 50),
-        'page p99 ms': pct(lat, 99),
+        'page p50 ms': p(lat, 50),
+        'page p99 ms': p(lat, 99),
         'full walk s': +((performance.now() - tw) / 1000).toFixed(2),
       }),
     );
@@ -184,8 +181,8 @@ async function main() {
   console.log(
     JSON.stringify({
       phase: 'list filtered by name regex (10k scanned)',
-      'p50 ms': pct(first, 50),
-      'p99 ms': pct(first, 99),
+      'p50 ms': p(first, 50),
+      'p99 ms': p(first, 99),
     }),
   );
   console.log(JSON.stringify({ phase: 'end', 'server RSS MB': rss() }));

@@ -1,27 +1,17 @@
 /**
  * Identity benchmark: cold start, token issue / validate, project list, project create+delete at
- * concurrency 1 and 16, and the server's RSS. Run: `npm run build && npx tsx bench/identity/run.ts`
+ * concurrency 1 and 16, and the server's RSS. Run: `npm run bench:identity`
  * (BENCH_SECONDS=<n> per measurement, default 5). Talks only to 127.0.0.1.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcrypt';
+import { pct, rssOf } from '../support.js';
 import { freePort, passwordAuth, startStackbox, type StartOptions } from '../../tests/support/stackbox.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PASSWORD = 'bench-admin-password';
-
-function rssOf(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
-}
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 
 async function measure(name: string, concurrency: number, op: () => Promise<void>, seconds = SECONDS) {
   const lat: number[] = [];

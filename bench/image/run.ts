@@ -1,9 +1,9 @@
 /**
  * Image data throughput: upload and download of a 1 GiB file through a real `stackbox up` (HTTP on
  * loopback, Glance API), compared with a plain `cp` of the same file on the same disk, and the server's
- * peak RSS during each phase. Needs `npm run build` first (runs bin/stackbox.js).
+ * peak RSS during each phase. Runs the built bin/stackbox.js (the npm script builds first).
  *
- *   npx tsx bench/image/run.ts [--size-mib 1024] [--dir /some/dir]
+ *   npm run bench:image -- [--size-mib 1024] [--dir /some/dir]
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';

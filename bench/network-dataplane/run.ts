@@ -10,7 +10,7 @@
  *     agent checks everything and changes nothing), (ii) the network's namespace deleted first (everything
  *     is rebuilt: namespace, bridge, DHCP with 50 hosts, 50 ports' firewall chains).
  *
- * Usage: `npx tsx bench/network-dataplane/run.ts [--runs N]` (after `npm run build`). Traffic stays inside
+ * Usage: `npm run bench:network-dataplane -- [--runs N]` (builds first). Traffic stays inside
  * namespaces this script creates.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -18,7 +18,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nsPrefix } from '../../src/agent/network/linux/names.js';
-import { startStackbox, type StackboxProcess } from '../../tests/support/stackbox.js';
+import { sleep, startStackbox, type StackboxProcess } from '../../tests/support/stackbox.js';
+import { median } from '../support.js';
 
 const CACHE = process.env.STACKBOX_CACHE ?? join(homedir(), '.cache', 'stackbox');
 const IMAGE = join(CACHE, 'images', 'stackbox-test.qcow2');
@@ -32,8 +33,6 @@ const must = (c: string) => {
   if (r.status !== 0) throw new Error(`${c}: ${r.stderr}`);
   return r.stdout;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function untilPing(ip: string, t0: number, timeoutS = 300): Promise<number> {
   while (performance.now() - t0 < timeoutS * 1000) {
