@@ -19,13 +19,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type {
-  NetworkDriver,
-  NetworkSpec,
-  PortSpec,
-  RouterSpec,
-  WiringStatus,
-} from '../../../services/network/driver.js';
+import type { NetworkDriver, NetworkSpec, PortSpec, RouterSpec, VifPlug, WiringStatus } from '../driver.js';
 import { dhcpHosts, dhcpOpts, dnsmasqArgs, dhcpSubnets } from './dnsmasq.js';
 import { KeyedMutex, inNs, ip, ipQuiet, links, namespaces, run, type Link } from './exec.js';
 import { MetadataProxy, listenInNamespace, type MetadataUpstream } from './metadata-proxy.js';
@@ -58,13 +52,6 @@ export interface LinuxNetworkDriverOptions {
   physicalNetworks: Record<string, PhysicalNetwork>;
   metadata?: MetadataUpstream;
   log?: { info(o: unknown, m?: string): void; warn(o: unknown, m?: string): void };
-}
-
-/** What plugVif needs: QEMU created `tap` for `portId` in the host namespace. */
-export interface VifPlug {
-  portId: string;
-  networkId: string;
-  tap: string;
 }
 
 const readJson = <T>(f: string): T | undefined => {
