@@ -93,8 +93,12 @@ export class Host {
     this.networkAgent.start();
   }
 
-  /** Build and start the compute agents; each says hello on the bus. */
-  async startCompute(images?: ImageTransfer): Promise<void> {
+  /**
+   * Build and start the compute agents, one after the other; each says hello on the bus. `expectHello` is
+   * called just before each agent starts, and what it returns is awaited after the start (the control plane
+   * applies one hello before the next host registers).
+   */
+  async startCompute(images?: ImageTransfer, expectHello?: () => Promise<void>): Promise<void> {
     const c = this.opts.compute;
     if (!c || !this.computeDriver || this.computeAgents.length) return;
     const { bus, log } = this.deps;
@@ -108,8 +112,13 @@ export class Host {
       heartbeatSeconds: c.heartbeatSeconds ?? 10,
       images: transfer,
     });
-    this.computeAgents.push(agent);
-    await agent.start();
+    const start = async (a: HostAgent) => {
+      this.computeAgents.push(a);
+      const hello = expectHello?.();
+      await a.start();
+      await hello;
+    };
+    await start(agent);
     for (const h of c.extraFakeHosts ?? []) {
       const { availabilityZone, ...fake } = h;
       const a = new HostAgent({
@@ -120,8 +129,7 @@ export class Host {
         heartbeatSeconds: c.heartbeatSeconds ?? 10,
         images: transfer,
       });
-      this.computeAgents.push(a);
-      await a.start();
+      await start(a);
     }
   }
 

@@ -152,30 +152,33 @@ export function computeService(
       m.start();
       await m.recoverNetworking();
       if (options.agent !== false && ctx.host) {
-        const hello = new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, 5000);
-          const l = (r: AgentReport) => {
-            if (r.kind === 'hello') {
-              clearTimeout(t);
-              m.listeners.delete(l);
-              resolve();
-            }
-          };
-          m.listeners.add(l);
-        });
-        await ctx.host.startCompute({
-          // Images for snapshots: the agent uploads with the requester's rights (in-process transfer).
-          upload: async (imageId, data) => {
-            const c = m.snapshotCaller(imageId);
-            if (!c) throw new Error(`No requester known for snapshot image ${imageId}`);
-            try {
-              await m.images.upload(c, imageId, data);
-            } finally {
-              m.forgetSnapshot(imageId);
-            }
+        const hello = () =>
+          new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, 5000);
+            const l = (r: AgentReport) => {
+              if (r.kind === 'hello') {
+                clearTimeout(t);
+                m.listeners.delete(l);
+                resolve();
+              }
+            };
+            m.listeners.add(l);
+          });
+        await ctx.host.startCompute(
+          {
+            // Images for snapshots: the agent uploads with the requester's rights (in-process transfer).
+            upload: async (imageId, data) => {
+              const c = m.snapshotCaller(imageId);
+              if (!c) throw new Error(`No requester known for snapshot image ${imageId}`);
+              try {
+                await m.images.upload(c, imageId, data);
+              } finally {
+                m.forgetSnapshot(imageId);
+              }
+            },
           },
-        });
-        await hello;
+          hello,
+        );
         await m.settle();
       }
       await m.recover();
