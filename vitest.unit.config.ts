@@ -21,6 +21,7 @@ export default mergeConfig(
         'tests/compute/restart.test.ts',
         'tests/network/explain.test.ts',
         // VMs and the Linux data plane
+        'tests/agent/*-driver-contract.test.ts', // the same suite against the fake and the real drivers
         'tests/compute-qemu*.test.ts',
         'tests/qemu-*.test.ts',
         'tests/network-dataplane*.test.ts',
