@@ -24,13 +24,13 @@ import { serverRoutes } from './api/servers.js';
 import { ComputeManager, DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from './manager.js';
 import { MetadataService } from './metadata.js';
 import { computeMigrations } from './migrations.js';
-import { computePolicies } from './policies.js';
+import { computePolicies } from './policies/index.js';
 import { ComputeStore } from './store.js';
 import type { Caller } from './facades.js';
 import { statusOf } from './views.js';
 
 export { computeMigrations } from './migrations.js';
-export { computePolicies } from './policies.js';
+export { computePolicies } from './policies/index.js';
 export { novaFault } from './api/common.js';
 
 export interface ComputeServiceOptions {
