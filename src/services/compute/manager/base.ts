@@ -112,6 +112,34 @@ export class ManagerBase {
       );
   }
 
+  /**
+   * Put a server in ERROR with a fault (code 500), if it is still in one of the expected task states.
+   * Returns the time stamped on it.
+   */
+  async failServer(
+    id: string,
+    fault: { message: string; details?: string },
+    expectTaskState: (string | null)[],
+    t = now(),
+  ): Promise<string> {
+    await this.store.saveState(
+      id,
+      {
+        vm_state: 'error',
+        task_state: null,
+        updated_at: t,
+        fault: JSON.stringify({
+          code: 500,
+          message: fault.message,
+          details: fault.details ?? '',
+          created: t,
+        }),
+      },
+      expectTaskState,
+    );
+    return t;
+  }
+
   /** The owner's rights, for work the control plane does on a server's behalf (recovery, cleanup). */
   systemCaller(s: ServerRow): Caller {
     return {

@@ -138,7 +138,7 @@ export class Lifecycle extends Moves {
 
     const servers = await this.store.locked([`quota:${c.projectId}`], async (trx) => {
       // Counted usage inside the serialized transaction: exact under concurrency (Nova's quota recheck).
-      const used = await this.store.projectUsage(trx, c.projectId);
+      const used = await this.store.projectUsage(c.projectId, undefined, trx);
       let count = req.maxCount;
       const fit = (res: string, per: number, u: number) => {
         const lim = limits[res] ?? -1;
@@ -167,7 +167,7 @@ export class Lifecycle extends Moves {
         if (lim >= 0 && members + count > lim)
           throw err(403, `Quota exceeded, too many servers in group`, 'forbidden');
       }
-      const first = await this.store.nextSeq(trx, 'server', count);
+      const first = await this.store.nextSeq('server', count, trx);
       const rows: ServerRow[] = [];
       for (let i = 0; i < count; i++) {
         const id = uuid();

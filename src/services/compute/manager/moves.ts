@@ -139,7 +139,7 @@ export class Moves extends Scheduling {
   async claimResize(c: Caller, s: ServerRow, nf: FlavorRow): Promise<void> {
     const limits = await this.quotaLimits(s.project_id);
     await this.store.locked([`quota:${s.project_id}`, 'scheduler'], async (trx) => {
-      const used = await this.store.projectUsage(trx, s.project_id);
+      const used = await this.store.projectUsage(s.project_id, undefined, trx);
       const dc = nf.vcpus - s.vcpus;
       const dr = nf.ram - s.memory_mb;
       if (dc > 0 && limits.cores! >= 0 && used.cores + dc > limits.cores!)

@@ -71,20 +71,13 @@ export class Networking extends Tasks {
         ),
       };
       await this.releaseNetworks(failed);
-      await this.store.saveState(
+      await this.failServer(
         s.id,
         {
-          vm_state: 'error',
-          task_state: null,
-          updated_at: t,
-          fault: JSON.stringify({
-            code: 500,
-            message: `Build of instance ${s.id} aborted: Failed to allocate the network(s), not rescheduling: ${(e as Error).message}`,
-            details: '',
-            created: t,
-          }),
+          message: `Build of instance ${s.id} aborted: Failed to allocate the network(s), not rescheduling: ${(e as Error).message}`,
         },
         ['networking'],
+        t,
       );
       await this.store.finishEvent(
         s.id,

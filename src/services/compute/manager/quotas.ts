@@ -50,7 +50,7 @@ export class Quotas extends InstanceActions {
 
   /** What a project (and a user's key pairs) uses, per quota resource. */
   async usage(projectId: string, userId?: string): Promise<Record<string, number>> {
-    const u = await this.store.projectUsage(this.store.k, projectId, userId);
+    const u = await this.store.projectUsage(projectId, userId);
     return {
       instances: u.instances,
       cores: u.cores,

@@ -58,7 +58,7 @@ export class Reports extends Lifecycle {
     };
     if (existing) await this.store.updateHost(r.host, values);
     else {
-      const id = await this.store.nextSeq(this.store.k, 'host');
+      const id = await this.store.nextSeq('host');
       await this.store.insertHost({
         name: r.host,
         id,
@@ -243,20 +243,9 @@ export class Reports extends Lifecycle {
       if (this.isUp(h)) continue;
       const stuck = await this.store.liveServers({ host: h.name, vm_state: 'building' });
       for (const s of stuck) {
-        const t = now();
-        await this.store.saveState(
+        await this.failServer(
           s.id,
-          {
-            vm_state: 'error',
-            task_state: null,
-            updated_at: t,
-            fault: JSON.stringify({
-              code: 500,
-              message: `Build of instance ${s.id} aborted: compute service on host ${h.name} is down.`,
-              details: '',
-              created: t,
-            }),
-          },
+          { message: `Build of instance ${s.id} aborted: compute service on host ${h.name} is down.` },
           [s.task_state],
         );
       }

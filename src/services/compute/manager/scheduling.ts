@@ -146,19 +146,11 @@ export class Scheduling extends Networking {
       }
     });
     for (const { s, reasons } of failed) {
-      const t = now();
-      await this.store.saveState(
+      const t = await this.failServer(
         s.id,
         {
-          vm_state: 'error',
-          task_state: null,
-          updated_at: t,
-          fault: JSON.stringify({
-            code: 500,
-            message: 'No valid host was found. There are not enough hosts available.',
-            details: reasons.join('; '),
-            created: t,
-          }),
+          message: 'No valid host was found. There are not enough hosts available.',
+          details: reasons.join('; '),
         },
         ['scheduling'],
       );

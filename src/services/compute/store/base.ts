@@ -39,7 +39,7 @@ export class StoreBase {
     });
   }
 
-  async nextSeq(trx: Q, name: string, n = 1): Promise<number> {
+  async nextSeq(name: string, n = 1, trx: Q = this.k): Promise<number> {
     await trx
       .insertInto('compute_seq')
       .values({ name, value: 0 })

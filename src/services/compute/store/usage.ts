@@ -4,7 +4,7 @@ import { StoreBase, type Q } from './base.js';
 
 export class UsageStore extends StoreBase {
   /** Instances, cores and RAM in use by a project (optionally one user), counted from servers. */
-  async projectUsage(trx: Q, projectId: string, userId?: string) {
+  async projectUsage(projectId: string, userId?: string, trx: Q = this.k) {
     let q = trx
       .selectFrom('compute_server')
       .select((eb) => [
