@@ -187,3 +187,54 @@ export interface HostUsage {
   disk_gb: number;
   count: number;
 }
+
+// ---------------------------------------------------------------- list queries the API builds and the store runs
+/** The flavor list's filters (GET /flavors). */
+export interface FlavorQuery {
+  /** Admins: 1/0 filters on is_public; undefined: every flavor. */
+  isPublic?: number;
+  /** Non-admins: public flavors and the private ones this project may use. */
+  visibleTo?: string;
+  minRam?: number;
+  minDisk?: number;
+  sort: keyof FlavorRow;
+  dir: 'asc' | 'desc';
+}
+
+/** Columns a server list may be filtered on by equality. */
+export type ServerEqColumn =
+  | 'image_ref'
+  | 'flavor_id'
+  | 'reservation_id'
+  | 'availability_zone'
+  | 'key_name'
+  | 'vm_state'
+  | 'task_state'
+  | 'user_id'
+  | 'host'
+  | 'node'
+  | 'id'
+  | 'hostname';
+
+/** GET /servers as the store runs it (the API has checked and translated Nova's filters). */
+export interface ServerQuery {
+  projectId?: string;
+  /** `only`: deleted servers; `live`: not deleted; `any`: both (changes-since/-before). */
+  deleted: 'only' | 'live' | 'any';
+  updatedSince?: string;
+  updatedBefore?: string;
+  vmStates?: string[];
+  taskStates?: string[];
+  equals: Partial<Record<ServerEqColumn, string>>;
+  powerState?: number;
+  locked?: number;
+  tags: string[];
+  tagsAny: string[];
+  notTags: string[];
+  notTagsAny: string[];
+  /** Sort column and direction; ties broken by seq in the same direction (keyset paging). */
+  sort: string;
+  dir: 'asc' | 'desc';
+  /** Keyset: only servers after this one in the sort order. */
+  after?: ServerRow;
+}

@@ -4,8 +4,7 @@ import { ApiError } from '../../../core/errors.js';
 import { uuid } from '../../../core/ids.js';
 import { novaLinks } from '../../../core/http/collection.js';
 import { now, type ComputeManager } from '../manager/index.js';
-import type { FlavorRow } from '../rows.js';
-import type { FlavorQuery } from '../store/index.js';
+import type { FlavorQuery, FlavorRow } from '../rows.js';
 import { flavorView } from '../views.js';
 import {
   bad,

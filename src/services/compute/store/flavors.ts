@@ -1,19 +1,7 @@
 /** Flavors, their access lists and extra specs; key pairs. */
-import type { FlavorRow, KeypairRow } from '../rows.js';
+import type { FlavorQuery, FlavorRow, KeypairRow } from '../rows.js';
 import type { Q } from './base.js';
 import { HostStore } from './hosts.js';
-
-/** The flavor list's filters (GET /flavors). */
-export interface FlavorQuery {
-  /** Admins: 1/0 filters on is_public; undefined: every flavor. */
-  isPublic?: number;
-  /** Non-admins: public flavors and the private ones this project may use. */
-  visibleTo?: string;
-  minRam?: number;
-  minDisk?: number;
-  sort: keyof FlavorRow;
-  dir: 'asc' | 'desc';
-}
 
 export class FlavorStore extends HostStore {
   async flavor(id: string): Promise<FlavorRow | undefined> {

@@ -6,8 +6,6 @@
 import { MoveStore } from './moves.js';
 
 export type { Q, Trx } from './base.js';
-export type { FlavorQuery } from './flavors.js';
-export type { ServerEqColumn, ServerQuery } from './servers.js';
 export type * from '../rows.js';
 
 export class ComputeStore extends MoveStore {}

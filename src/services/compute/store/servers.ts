@@ -1,46 +1,8 @@
 /** Servers and their tags. */
 import { sql } from 'kysely';
-import type { ServerRow } from '../rows.js';
+import type { ServerEqColumn, ServerQuery, ServerRow } from '../rows.js';
 import type { Q } from './base.js';
 import { FlavorStore } from './flavors.js';
-
-/** Columns a server list may be filtered on by equality. */
-export type ServerEqColumn =
-  | 'image_ref'
-  | 'flavor_id'
-  | 'reservation_id'
-  | 'availability_zone'
-  | 'key_name'
-  | 'vm_state'
-  | 'task_state'
-  | 'user_id'
-  | 'host'
-  | 'node'
-  | 'id'
-  | 'hostname';
-
-/** GET /servers as the store runs it (the API has checked and translated Nova's filters). */
-export interface ServerQuery {
-  projectId?: string;
-  /** `only`: deleted servers; `live`: not deleted; `any`: both (changes-since/-before). */
-  deleted: 'only' | 'live' | 'any';
-  updatedSince?: string;
-  updatedBefore?: string;
-  vmStates?: string[];
-  taskStates?: string[];
-  equals: Partial<Record<ServerEqColumn, string>>;
-  powerState?: number;
-  locked?: number;
-  tags: string[];
-  tagsAny: string[];
-  notTags: string[];
-  notTagsAny: string[];
-  /** Sort column and direction; ties broken by seq in the same direction (keyset paging). */
-  sort: string;
-  dir: 'asc' | 'desc';
-  /** Keyset: only servers after this one in the sort order. */
-  after?: ServerRow;
-}
 
 export class ServerStore extends FlavorStore {
   async server(
