@@ -8,26 +8,23 @@ import type { FastifyInstance } from 'fastify';
 import type { HostAgent } from '../../agent/compute/agent.js';
 import type { AgentReport } from '../../agent/compute/protocol.js';
 import type { ComputeHostOptions } from '../../agent/host.js';
-import type { Credentials } from '../../core/auth/policy.js';
+import type { Caller } from '../../core/auth/caller.js';
+import type { ComputeFacade, ServerSummary } from '../../core/facades/compute.js';
 import { ApiError } from '../../core/errors.js';
 import { setupServiceScope } from '../../core/http/app.js';
 import { metadataSecret } from '../../core/metadata-secret.js';
 import type { ServiceContext, ServiceModule } from '../../core/service.js';
-import { actionRoutes } from './api/actions.js';
-import { adminRoutes } from './api/admin.js';
 import { microversionHooks, novaFault, VERSION_INFO } from './api/common.js';
-import { flavorRoutes } from './api/flavors.js';
-import { serverRoutes } from './api/servers.js';
-import { ComputeManager, DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from './manager.js';
+import { computeRoutes } from './api/index.js';
+import { ComputeManager, DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from './manager/index.js';
 import { MetadataService } from './metadata.js';
 import { computeMigrations } from './migrations.js';
-import { computePolicies } from './policies.js';
-import { ComputeStore } from './store.js';
-import type { Caller } from './facades.js';
+import { computePolicies } from './policies/index.js';
+import { ComputeStore } from './store/index.js';
 import { statusOf } from './views.js';
 
 export { computeMigrations } from './migrations.js';
-export { computePolicies } from './policies.js';
+export { computePolicies } from './policies/index.js';
 export { novaFault } from './api/common.js';
 
 /** The service's own options, and what it asks of the in-process host (src/agent/host.ts). */
@@ -37,37 +34,22 @@ export interface ComputeServiceOptions extends ComputeHostOptions {
   agent?: boolean;
 }
 
-/** A server as other services may see it (findServers). */
-export interface ServerSummary {
-  id: string;
-  name: string;
-  /** Nova's status (ACTIVE, SHUTOFF, ERROR, …). */
-  status: string;
-  project_id: string;
-}
-
-/** What other services (and tests) get from ctx.services.compute. */
-export interface ComputeFacade {
+/**
+ * The compute facade (src/core/facades/compute.ts) as this in-process service gives it: tests (and the
+ * process that runs it) also reach the manager and the in-process host's compute agent.
+ */
+export interface InProcessCompute extends ComputeFacade {
   manager: ComputeManager;
   agent?: HostAgent;
-  /** Wait until background work (scheduling, agent tasks, reports) is done. */
-  settle(): Promise<void>;
-  /**
-   * Servers whose id — or else exact name — is `ref`, among those a caller with these credentials may see
-   * (the rule of GET /servers/{id}, so another project's server is not found). Names are looked up in the
-   * caller's project, in every project for an admin. Used by the network service's explain
-   * (src/services/network/explain.ts), which resolves `server:<name|id>` through it.
-   */
-  findServers(creds: Credentials, ref: string): Promise<ServerSummary[]>;
 }
 
 export function computeService(
   options: ComputeServiceOptions = {},
-): ServiceModule & { facade?: ComputeFacade } {
+): ServiceModule & { facade?: InProcessCompute } {
   let mgr: ComputeManager | undefined;
   let ctxRef: ServiceContext | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const mod: ServiceModule & { facade?: ComputeFacade } = {
+  const mod: ServiceModule & { facade?: InProcessCompute } = {
     type: 'compute',
     catalog: { name: 'nova', path: '/compute/v2.1' },
     migrations: computeMigrations,
@@ -93,16 +75,13 @@ export function computeService(
           microversionHooks(scope);
           scope.get('/', { config: { public: true } }, async () => ({ versions: [VERSION_INFO(base)] }));
           scope.get('/v2.1', { config: { public: true } }, async () => ({ version: VERSION_INFO(base) }));
-          serverRoutes(scope, m, base);
-          actionRoutes(scope, m, base);
-          flavorRoutes(scope, m, base);
-          adminRoutes(scope, m, base);
+          computeRoutes(scope, m, base);
         },
         { prefix: '/compute' },
       );
       // The metadata API (169.254.169.254 through the network agent's proxy), at /metadata.
       await new MetadataService(m, metadataSecret(ctx.config.dataDir)).register(app);
-      const facade: ComputeFacade = {
+      const facade: InProcessCompute = {
         manager: m,
         get agent() {
           return ctx.host?.computeAgent;
