@@ -11,7 +11,7 @@ import type { PolicyEngine } from '../../core/auth/policy.js';
 import type { IdentityFacade } from '../../core/service.js';
 import { TokenService } from './auth.js';
 import { authRoutes, versionV3 } from './api/auth.js';
-import { resourceRoutes } from './api/resources.js';
+import { resourceRoutes } from './api/index.js';
 import { IdentityManager } from './manager.js';
 import { IdentityStore } from './store.js';
 import { KeyRepository } from './tokens.js';
