@@ -37,6 +37,7 @@ async function listAssignments(
   query: Record<string, any>,
   includeSubtree: boolean,
 ) {
+  const store = mgr.store;
   const effective = boolQuery(query, 'effective') ?? false;
   const includeNames = boolQuery(query, 'include_names') ?? false;
   const userId = one(query, 'user.id');
