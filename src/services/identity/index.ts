@@ -17,7 +17,7 @@ import { IdentityStore } from './store.js';
 import { KeyRepository } from './tokens.js';
 
 export { identityMigrations } from './migrations.js';
-export { identityBaseRules, identityPolicies } from './policies.js';
+export { identityBaseRules, identityPolicies } from './policies/index.js';
 export { bootstrap } from './bootstrap.js';
 
 const TITLES: Record<number, string> = {
