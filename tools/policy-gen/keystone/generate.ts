@@ -158,11 +158,18 @@ function sources(doc: RulesFile): Map<string, string> {
   out.set('base.ts', lines.join('\n'));
 
   // policies/<module>.ts
-  for (const { m, exprs, local, base } of moduleParts) {
+  for (const { m, exprs, local } of moduleParts) {
     const l = [header(doc.source, `keystone/common/policies/${m.module}.py`)];
     l.push("import { rule, type PolicyRule } from '../../../core/auth/policy.js';");
-    if (base.size) {
-      const names = doc.base.constants.map((c) => c.name).filter((n) => base.has(n));
+    // Import what this file names itself (base constants built from others are base's business).
+    const constants = new Map(m.constants.map((c) => [c.name, c]));
+    const direct = new Set(
+      [...exprs.flatMap(refsOf), ...[...local].flatMap((n) => refsOf(constants.get(n)!.expr))]
+        .filter((r) => r.startsWith('base.'))
+        .map(refName),
+    );
+    if (direct.size) {
+      const names = doc.base.constants.map((c) => c.name).filter((n) => direct.has(n));
       l.push(`import { ${names.join(', ')} } from './base.js';`);
     }
     l.push('');

@@ -2,13 +2,7 @@
 // keystone/common/policies/application_credential.py (openstack/keystone 30ef2ffa65a3486ef882f00538e20f2253c57d4c, 29.0.0-61-g30ef2ffa6).
 
 import { rule, type PolicyRule } from '../../../core/auth/policy.js';
-import {
-  RULE_ADMIN_REQUIRED,
-  RULE_OWNER,
-  RULE_ADMIN_OR_OWNER,
-  SYSTEM_READER,
-  ADMIN_OR_SYSTEM_READER_OR_OWNER,
-} from './base.js';
+import { RULE_OWNER, RULE_ADMIN_OR_OWNER, ADMIN_OR_SYSTEM_READER_OR_OWNER } from './base.js';
 
 export const applicationCredentialPolicies: PolicyRule[] = [
   rule(

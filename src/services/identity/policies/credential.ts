@@ -2,12 +2,7 @@
 // keystone/common/policies/credential.py (openstack/keystone 30ef2ffa65a3486ef882f00538e20f2253c57d4c, 29.0.0-61-g30ef2ffa6).
 
 import { rule, type PolicyRule } from '../../../core/auth/policy.js';
-import {
-  RULE_ADMIN_REQUIRED,
-  SYSTEM_READER,
-  ADMIN_OR_SYSTEM_READER_OR_CRED_OWNER,
-  ADMIN_OR_CRED_OWNER,
-} from './base.js';
+import { ADMIN_OR_SYSTEM_READER_OR_CRED_OWNER, ADMIN_OR_CRED_OWNER } from './base.js';
 
 export const credentialPolicies: PolicyRule[] = [
   rule('identity:get_credential', ADMIN_OR_SYSTEM_READER_OR_CRED_OWNER, 'Show credentials details.', {

@@ -2,7 +2,7 @@
 // keystone/common/policies/domain.py (openstack/keystone 30ef2ffa65a3486ef882f00538e20f2253c57d4c, 29.0.0-61-g30ef2ffa6).
 
 import { rule, type PolicyRule } from '../../../core/auth/policy.js';
-import { RULE_ADMIN_REQUIRED, SYSTEM_READER, RULE_ADMIN_OR_SYSTEM_READER } from './base.js';
+import { RULE_ADMIN_REQUIRED, RULE_ADMIN_OR_SYSTEM_READER } from './base.js';
 
 const ADMIN_OR_SYSTEM_USER_OR_DOMAIN_USER_OR_PROJECT_USER = `${RULE_ADMIN_REQUIRED} or (role:reader and system_scope:all) or token.domain.id:%(target.domain.id)s or token.project.domain.id:%(target.domain.id)s`;
 const ADMIN_OR_SYSTEM_READER_OR_DOMAIN_READER = `${RULE_ADMIN_OR_SYSTEM_READER} or (role:reader and domain_id:%(target.domain.id)s)`;

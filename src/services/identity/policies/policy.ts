@@ -2,7 +2,7 @@
 // keystone/common/policies/policy.py (openstack/keystone 30ef2ffa65a3486ef882f00538e20f2253c57d4c, 29.0.0-61-g30ef2ffa6).
 
 import { rule, type PolicyRule } from '../../../core/auth/policy.js';
-import { RULE_ADMIN_REQUIRED, SYSTEM_READER, RULE_ADMIN_OR_SYSTEM_READER } from './base.js';
+import { RULE_ADMIN_REQUIRED, RULE_ADMIN_OR_SYSTEM_READER } from './base.js';
 
 export const policyPolicies: PolicyRule[] = [
   rule('identity:get_policy', RULE_ADMIN_OR_SYSTEM_READER, 'Show policy details.', {
