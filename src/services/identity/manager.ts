@@ -10,5 +10,13 @@
 import { CredentialManager } from './manager/credentials.js';
 
 export type { Extra, ProjectInput, RevocationTarget, UserInput } from './manager/base.js';
+/** What routes need of the store's vocabulary (routes do not import the store). */
+export {
+  GLOBAL_ROLE_DOMAIN,
+  type AssignmentRow,
+  type AssignmentType,
+  type ProjectRow,
+  type RoleRow,
+} from './store.js';
 
 export class IdentityManager extends CredentialManager {}

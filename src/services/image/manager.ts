@@ -8,7 +8,9 @@
 import { ImportManager } from './manager/import.js';
 
 export { BASE_ATTRS, DEFAULT_OPTIONS, type Change, type ImageOptions } from './manager/base.js';
-export { validateCreateBody } from './manager/images.js';
+export { validateCreateBody, type ListParams } from './manager/images.js';
 export { QuotaError } from './manager/quotas.js';
+/** What routes need of the store's vocabulary (routes do not import the store). */
+export { isImageColumn, type Condition, type SortDir } from './store.js';
 
 export class ImageManager extends ImportManager {}

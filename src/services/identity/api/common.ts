@@ -1,18 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenData } from '../auth.js';
 import { badRequest } from '../../../core/errors.js';
+import { lastParam, type Query } from '../../../core/http/collection.js';
 
-export type Query = Record<string, string | string[] | undefined>;
+export type { Query };
 
 export function q(req: FastifyRequest): Query {
   return (req.query ?? {}) as Query;
 }
 
 /** One query value (the last when repeated). */
-export function one(query: Query, key: string): string | undefined {
-  const v = query[key];
-  return Array.isArray(v) ? v[v.length - 1] : v;
-}
+export const one = lastParam;
 
 /** Keystone's boolean query parsing: "0", "false", "no", "off" (any case) are false; other values true. */
 export function boolQuery(query: Query, key: string): boolean | undefined {

@@ -1,8 +1,13 @@
 /** Grants on projects, domains (inherited too) and the system (Keystone keystone/api/projects.py, domains.py, system.py). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bool } from '../../../core/db/index.js';
-import type { IdentityManager } from '../manager.js';
-import { GLOBAL_ROLE_DOMAIN, type AssignmentRow, type AssignmentType, type RoleRow } from '../store.js';
+import {
+  GLOBAL_ROLE_DOMAIN,
+  type AssignmentRow,
+  type AssignmentType,
+  type RoleRow,
+  type IdentityManager,
+} from '../manager.js';
 import { listLinks, roleView } from '../views.js';
 import { noContent, params } from './common.js';
 

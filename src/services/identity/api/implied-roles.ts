@@ -1,7 +1,6 @@
 /** Implied roles and role inferences (Keystone keystone/api/roles.py, role_inferences.py). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { IdentityManager } from '../manager.js';
-import { type RoleRow } from '../store.js';
+import { type RoleRow, type IdentityManager } from '../manager.js';
 import { listLinks, roleRef, v3Base } from '../views.js';
 import { noContent, params } from './common.js';
 

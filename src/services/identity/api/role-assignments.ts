@@ -2,8 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bool } from '../../../core/db/index.js';
 import { badRequest } from '../../../core/errors.js';
-import type { IdentityManager } from '../manager.js';
-import { GLOBAL_ROLE_DOMAIN, type AssignmentRow, type ProjectRow } from '../store.js';
+import { GLOBAL_ROLE_DOMAIN, type AssignmentRow, type ProjectRow, type IdentityManager } from '../manager.js';
 import { listLinks, v3Base } from '../views.js';
 import { boolQuery, forcedDomain, one, q } from './common.js';
 

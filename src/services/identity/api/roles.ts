@@ -1,7 +1,6 @@
 /** Roles and domain-specific roles (Keystone keystone/api/roles.py). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { IdentityManager } from '../manager.js';
-import { GLOBAL_ROLE_DOMAIN } from '../store.js';
+import { GLOBAL_ROLE_DOMAIN, type IdentityManager } from '../manager.js';
 import { listLinks, roleView } from '../views.js';
 import { bodyOf, inexactFilter, noContent, one, params, q, splitExtra } from './common.js';
 import * as S from './schemas.js';

@@ -44,8 +44,8 @@ export const now = () => isoSeconds(new Date());
 export const err = (status: number, msg: string, headers?: Record<string, string>) =>
   new ApiError(status, msg, undefined, headers);
 
-/** Base attributes of an image (everything else is a custom property). */
-export const BASE_ATTRS = new Set([
+/** The base attributes an image row stores as columns (a PATCH writes these back). */
+export const ROW_ATTRS = [
   'name',
   'disk_format',
   'container_format',
@@ -55,8 +55,10 @@ export const BASE_ATTRS = new Set([
   'min_disk',
   'min_ram',
   'owner',
-  'tags',
-]);
+] as const;
+
+/** Base attributes of an image (everything else is a custom property). */
+export const BASE_ATTRS = new Set<string>([...ROW_ATTRS, 'tags']);
 
 export interface Change {
   op: 'add' | 'remove' | 'replace';

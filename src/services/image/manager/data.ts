@@ -11,17 +11,34 @@ import { err, now } from './base.js';
 import { MembersManager } from './members.js';
 import { QuotaError } from './quotas.js';
 
+/** What ingesting data gives: where it is stored and what to record. */
+export interface Ingested {
+  location: string;
+  size: number;
+  checksum: string;
+  hash: string;
+  virtualSize?: number;
+}
+
+/** The row's fields once its data is in (upload or import). */
+export const activeFields = (r: Ingested) => ({
+  status: 'active',
+  size: r.size,
+  virtual_size: r.virtualSize ?? null,
+  checksum: r.checksum,
+  os_hash_algo: 'sha512',
+  os_hash_value: r.hash,
+  location: r.location,
+  updated_at: now(),
+});
+
 export class DataManager extends MembersManager {
   // ------------------------------------------------------------------ data
   /**
    * Stream bytes into the store: md5 + sha512 on the fly, quota enforced while streaming, verified
    * with the format inspector before the object is published. Returns what to record on the image.
    */
-  protected async ingest(
-    img: Image,
-    source: Readable,
-    remaining: number,
-  ): Promise<{ location: string; size: number; checksum: string; hash: string; virtualSize?: number }> {
+  protected async ingest(img: Image, source: Readable, remaining: number): Promise<Ingested> {
     const pending = await this.driver.begin(img.id);
     const md5 = createHash('md5');
     const sha = createHash('sha512');
@@ -75,20 +92,7 @@ export class DataManager extends MembersManager {
       await this.restore(id, 'saving');
       throw this.dataError(e, (q) => this.quotaMessage(q));
     }
-    const ok = await this.store.update(
-      id,
-      {
-        status: 'active',
-        size: result.size,
-        virtual_size: result.virtualSize ?? null,
-        checksum: result.checksum,
-        os_hash_algo: 'sha512',
-        os_hash_value: result.hash,
-        location: result.location,
-        updated_at: now(),
-      },
-      { fromStatus: 'saving' },
-    );
+    const ok = await this.store.update(id, activeFields(result), { fromStatus: 'saving' });
     if (!ok) {
       await this.driver.delete(result.location).catch(() => undefined);
       throw err(

@@ -4,8 +4,18 @@ import type { Caller } from '../../../core/auth/caller.js';
 import { bool, int, isUniqueViolation } from '../../../core/db/index.js';
 import { validateImage } from '../schemas.js';
 import type { Condition, Image, ImageRow, SortDir, Viewer } from '../store.js';
-import { BASE_ATTRS, err, now, projectOf, type Change } from './base.js';
+import { BASE_ATTRS, ROW_ATTRS, err, now, projectOf, type Change } from './base.js';
 import { QuotaManager } from './quotas.js';
+
+/** A list request, as the API parsed it (glance/api/v2/images.py RequestDeserializer.index). */
+export interface ListParams {
+  conditions: Condition[];
+  visibility?: string;
+  memberStatus: string;
+  sort: { key: string; dir: SortDir }[];
+  marker?: string;
+  limit?: number;
+}
 
 export class ImagesManager extends QuotaManager {
   // ------------------------------------------------------------------ images
@@ -132,19 +142,7 @@ export class ImagesManager extends QuotaManager {
     next.updated_at = now();
     const { properties, tags, ...row } = next;
     const values: Partial<ImageRow> = {};
-    for (const k of [
-      'name',
-      'disk_format',
-      'container_format',
-      'visibility',
-      'protected',
-      'os_hidden',
-      'min_disk',
-      'min_ram',
-      'owner',
-      'updated_at',
-    ] as const)
-      (values as Record<string, unknown>)[k] = row[k];
+    for (const k of [...ROW_ATTRS, 'updated_at'] as const) (values as Record<string, unknown>)[k] = row[k];
     const ok = await this.store.update(id, values, { fromStatus: img.status, properties, tags });
     if (!ok) throw err(409, `Image ${id} was changed by another request; try again.`);
     return next;
@@ -198,17 +196,7 @@ export class ImagesManager extends QuotaManager {
   }
 
   // ------------------------------------------------------------------ listing
-  async list(
-    caller: Caller,
-    q: {
-      conditions: Condition[];
-      visibility?: string;
-      memberStatus: string;
-      sort: { key: string; dir: SortDir }[];
-      marker?: string;
-      limit?: number;
-    },
-  ): Promise<{ images: Image[]; nextMarker?: string }> {
+  async list(caller: Caller, q: ListParams): Promise<{ images: Image[]; nextMarker?: string }> {
     if (!this.check('get_images', { project_id: projectOf(caller) ?? null }, caller))
       throw err(403, 'You are not authorized to complete get_images action.');
     let marker: ImageRow | undefined;

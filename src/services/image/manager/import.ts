@@ -6,7 +6,7 @@ import { Transform, type Readable } from 'node:stream';
 import type { Caller } from '../../../core/auth/caller.js';
 import type { Image } from '../store.js';
 import { err, now } from './base.js';
-import { DataManager, streamInto } from './data.js';
+import { DataManager, activeFields, streamInto } from './data.js';
 import { QuotaError } from './quotas.js';
 
 export class ImportManager extends DataManager {
@@ -96,20 +96,7 @@ export class ImportManager extends DataManager {
       const props = await current();
       delete props.os_glance_import_task;
       props.os_glance_importing_to_stores = '';
-      const ok = await this.store.update(
-        id,
-        {
-          status: 'active',
-          size: r.size,
-          virtual_size: r.virtualSize ?? null,
-          checksum: r.checksum,
-          os_hash_algo: 'sha512',
-          os_hash_value: r.hash,
-          location: r.location,
-          updated_at: now(),
-        },
-        { fromStatus: 'importing', properties: props },
-      );
+      const ok = await this.store.update(id, activeFields(r), { fromStatus: 'importing', properties: props });
       if (!ok) await this.driver.delete(r.location).catch(() => undefined);
     } catch (e) {
       this.log.warn({ err: e, image: id }, 'image import failed');
