@@ -1,7 +1,7 @@
 /** Application credentials (Keystone keystone/api/users.py, application credential resources). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { json } from '../../../core/db/index.js';
-import { badRequest, forbidden, notFound } from '../../../core/errors.js';
+import { badRequest, forbidden } from '../../../core/errors.js';
 import { randomSecret } from '../../../core/ids.js';
 import type { IdentityManager } from '../manager.js';
 import { appCredView, listLinks } from '../views.js';
@@ -36,17 +36,7 @@ export function appCredentialRoutes(app: FastifyInstance, mgr: IdentityManager) 
         );
       const b = bodyOf<Record<string, any>>(req, 'application_credential');
       if (!a.projectId && !a.system) throw badRequest('Application credentials need a project-scoped token.');
-      const tokenRoles = a.roles;
-      let roles: { id: string }[];
-      if (b.roles && b.roles.length) {
-        roles = [];
-        for (const r of b.roles as { id?: string; name?: string }[]) {
-          const match = tokenRoles.find((t) => (r.id && t.id === r.id) || (r.name && t.name === r.name));
-          if (!match)
-            throw notFound(`Could not find role assignment with role: ${r.id ?? r.name}, user: ${a.userId}.`);
-          roles.push({ id: match.id });
-        }
-      } else roles = tokenRoles.map((r) => ({ id: r.id }));
+      const roles = mgr.appCredRolesFromToken(a.roles, b.roles, a.userId);
       if (b.expires_at) {
         const t = Date.parse(
           b.expires_at.endsWith('Z') || /[+-]\d\d:?\d\d$/.test(b.expires_at)

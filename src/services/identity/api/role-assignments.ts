@@ -1,8 +1,7 @@
 /** Role assignments (Keystone keystone/api/role_assignments.py). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { bool } from '../../../core/db/index.js';
 import { badRequest } from '../../../core/errors.js';
-import { GLOBAL_ROLE_DOMAIN, type AssignmentRow, type ProjectRow, type IdentityManager } from '../manager.js';
+import { GLOBAL_ROLE_DOMAIN, type ProjectRow, type IdentityManager } from '../manager.js';
 import { listLinks, v3Base } from '../views.js';
 import { boolQuery, forcedDomain, one, q } from './common.js';
 
@@ -36,7 +35,6 @@ async function listAssignments(
   query: Record<string, any>,
   includeSubtree: boolean,
 ) {
-  const store = mgr.store;
   const effective = boolQuery(query, 'effective') ?? false;
   const includeNames = boolQuery(query, 'include_names') ?? false;
   const userId = one(query, 'user.id');
@@ -51,91 +49,17 @@ async function listAssignments(
   if ((projectId || domainId) && system)
     throw badRequest('Specify a project, a domain or the system, not both.');
 
-  interface Out {
-    role: string;
-    user?: string;
-    group?: string;
-    project?: string;
-    domain?: string;
-    system?: boolean;
-    inherited: boolean;
-    viaGroup?: string;
-    prior?: string;
-  }
-  const typeOf = (a: AssignmentRow) => ({
-    actor: a.type.startsWith('User') ? 'user' : 'group',
-    target: a.type.endsWith('Project') ? 'project' : a.type.endsWith('Domain') ? 'domain' : 'system',
+  const out = await mgr.listRoleAssignments({
+    effective,
+    userId,
+    groupId,
+    roleId,
+    projectId,
+    domainId,
+    system: !!system,
+    inheritedOnly,
+    includeSubtree,
   });
-  let rows = await store.assignments({});
-  let out: Out[] = [];
-  if (!effective) {
-    for (const a of rows) {
-      const t = typeOf(a);
-      out.push({
-        role: a.role_id,
-        [t.actor]: a.actor_id,
-        ...(t.target === 'system' ? { system: true } : { [t.target]: a.target_id }),
-        inherited: bool(a.inherited),
-      } as Out);
-    }
-  } else {
-    // Expand groups into their members, inherited assignments into the projects below, implied roles.
-    const members = new Map<string, string[]>();
-    for (const a of rows)
-      if (a.type.startsWith('Group') && !members.has(a.actor_id))
-        members.set(a.actor_id, await store.userIdsOfGroup(a.actor_id));
-    const allProjects = await store.listProjects({ isDomain: false });
-    for (const a of rows) {
-      const t = typeOf(a);
-      const users =
-        t.actor === 'user'
-          ? [{ u: a.actor_id }]
-          : (members.get(a.actor_id) ?? []).map((u) => ({ u, via: a.actor_id }));
-      let targets: { project?: string; domain?: string; system?: boolean }[];
-      if (t.target === 'system') targets = [{ system: true }];
-      else if (!bool(a.inherited)) targets = [{ [t.target]: a.target_id }];
-      else if (t.target === 'domain')
-        targets = allProjects.filter((p) => p.domain_id === a.target_id).map((p) => ({ project: p.id }));
-      else targets = (await mgr.subtree(a.target_id)).map((p) => ({ project: p.id }));
-      for (const { u, via } of users as { u: string; via?: string }[])
-        for (const tg of targets)
-          out.push({ role: a.role_id, user: u, ...tg, inherited: false, viaGroup: via });
-    }
-    const rules = await store.impliedRules();
-    const expanded: Out[] = [];
-    for (const o of out) {
-      expanded.push(o);
-      const seen = new Set([o.role]);
-      let frontier = [o.role];
-      while (frontier.length) {
-        const next: string[] = [];
-        for (const r of rules)
-          if (frontier.includes(r.prior_role_id) && !seen.has(r.implied_role_id)) {
-            seen.add(r.implied_role_id);
-            next.push(r.implied_role_id);
-            expanded.push({ ...o, role: r.implied_role_id, prior: o.role });
-          }
-        frontier = next;
-      }
-    }
-    out = expanded;
-  }
-  let projectIds: string[] | undefined;
-  if (projectId)
-    projectIds = includeSubtree
-      ? [projectId, ...(await mgr.subtree(projectId)).map((p) => p.id)]
-      : [projectId];
-  out = out.filter(
-    (o) =>
-      (!userId || o.user === userId) &&
-      (!groupId || o.group === groupId) &&
-      (!roleId || o.role === roleId) &&
-      (!projectIds || (o.project !== undefined && projectIds.includes(o.project))) &&
-      (!domainId || o.domain === domainId) &&
-      (!system || o.system) &&
-      (!inheritedOnly || o.inherited),
-  );
-  rows = [];
   const base = v3Base(req);
   const names = includeNames ? await nameMaps(mgr) : undefined;
   const ref = (kind: 'user' | 'group' | 'project' | 'domain' | 'role', id: string) => {

@@ -6,6 +6,32 @@ import { GLOBAL_ROLE_DOMAIN, type AssignmentRow, type AssignmentType, type RoleR
 import { IdentityBackend } from './identity.js';
 import { missing, type Extra } from './base.js';
 
+/** One role assignment as GET /v3/role_assignments lists it (ids only; the route renders names and links). */
+export interface AssignmentOut {
+  role: string;
+  user?: string;
+  group?: string;
+  project?: string;
+  domain?: string;
+  system?: boolean;
+  inherited: boolean;
+  viaGroup?: string;
+  prior?: string;
+}
+
+/** Filters of GET /v3/role_assignments. */
+export interface AssignmentFilter {
+  effective: boolean;
+  userId?: string;
+  groupId?: string;
+  roleId?: string;
+  projectId?: string;
+  domainId?: string;
+  system: boolean;
+  inheritedOnly: boolean;
+  includeSubtree: boolean;
+}
+
 export class AssignmentManager extends IdentityBackend {
   // ------------------------------------------------------------------ roles
   async getRole(id: string): Promise<RoleRow> {
@@ -280,5 +306,88 @@ export class AssignmentManager extends IdentityBackend {
         ids.add(a.role_id);
     }
     return this.expandImplied(ids);
+  }
+
+  /**
+   * Keystone's list_role_assignments: the stored assignments, or with `effective` what they amount to (groups
+   * expanded into their members, inherited assignments onto the projects below, implied roles added), filtered.
+   */
+  async listRoleAssignments(f: AssignmentFilter): Promise<AssignmentOut[]> {
+    const { effective, userId, groupId, roleId, projectId, domainId, system, inheritedOnly, includeSubtree } =
+      f;
+    const typeOf = (a: AssignmentRow) => ({
+      actor: a.type.startsWith('User') ? 'user' : 'group',
+      target: a.type.endsWith('Project') ? 'project' : a.type.endsWith('Domain') ? 'domain' : 'system',
+    });
+    const rows = await this.store.assignments({});
+    let out: AssignmentOut[] = [];
+    if (!effective) {
+      for (const a of rows) {
+        const t = typeOf(a);
+        out.push({
+          role: a.role_id,
+          [t.actor]: a.actor_id,
+          ...(t.target === 'system' ? { system: true } : { [t.target]: a.target_id }),
+          inherited: bool(a.inherited),
+        } as AssignmentOut);
+      }
+    } else {
+      // Expand groups into their members, inherited assignments into the projects below, implied roles.
+      const members = new Map<string, string[]>();
+      for (const a of rows)
+        if (a.type.startsWith('Group') && !members.has(a.actor_id))
+          members.set(a.actor_id, await this.store.userIdsOfGroup(a.actor_id));
+      const allProjects = await this.store.listProjects({ isDomain: false });
+      for (const a of rows) {
+        const t = typeOf(a);
+        const users =
+          t.actor === 'user'
+            ? [{ u: a.actor_id }]
+            : (members.get(a.actor_id) ?? []).map((u) => ({ u, via: a.actor_id }));
+        let targets: { project?: string; domain?: string; system?: boolean }[];
+        if (t.target === 'system') targets = [{ system: true }];
+        else if (!bool(a.inherited)) targets = [{ [t.target]: a.target_id }];
+        else if (t.target === 'domain')
+          targets = allProjects.filter((p) => p.domain_id === a.target_id).map((p) => ({ project: p.id }));
+        else targets = (await this.subtree(a.target_id)).map((p) => ({ project: p.id }));
+        for (const { u, via } of users as { u: string; via?: string }[])
+          for (const tg of targets)
+            out.push({ role: a.role_id, user: u, ...tg, inherited: false, viaGroup: via });
+      }
+      const rules = await this.store.impliedRules();
+      const expanded: AssignmentOut[] = [];
+      for (const o of out) {
+        expanded.push(o);
+        const seen = new Set([o.role]);
+        let frontier = [o.role];
+        while (frontier.length) {
+          const next: string[] = [];
+          for (const r of rules)
+            if (frontier.includes(r.prior_role_id) && !seen.has(r.implied_role_id)) {
+              seen.add(r.implied_role_id);
+              next.push(r.implied_role_id);
+              expanded.push({ ...o, role: r.implied_role_id, prior: o.role });
+            }
+          frontier = next;
+        }
+      }
+      out = expanded;
+    }
+    let projectIds: string[] | undefined;
+    if (projectId)
+      projectIds = includeSubtree
+        ? [projectId, ...(await this.subtree(projectId)).map((p) => p.id)]
+        : [projectId];
+    out = out.filter(
+      (o) =>
+        (!userId || o.user === userId) &&
+        (!groupId || o.group === groupId) &&
+        (!roleId || o.role === roleId) &&
+        (!projectIds || (o.project !== undefined && projectIds.includes(o.project))) &&
+        (!domainId || o.domain === domainId) &&
+        (!system || o.system) &&
+        (!inheritedOnly || o.inherited),
+    );
+    return out;
   }
 }

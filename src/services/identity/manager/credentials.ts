@@ -42,6 +42,24 @@ export class CredentialManager extends CatalogManager {
     }));
   }
 
+  /**
+   * The roles an application credential gets: those asked for (by id or name), each of which the token must
+   * carry, or all the token's roles.
+   */
+  appCredRolesFromToken(
+    tokenRoles: { id: string; name: string }[],
+    requested: { id?: string; name?: string }[] | undefined,
+    userId: string,
+  ): { id: string }[] {
+    if (!requested || !requested.length) return tokenRoles.map((r) => ({ id: r.id }));
+    return requested.map((r) => {
+      const match = tokenRoles.find((t) => (r.id && t.id === r.id) || (r.name && t.name === r.name));
+      if (!match)
+        throw notFound(`Could not find role assignment with role: ${r.id ?? r.name}, user: ${userId}.`);
+      return { id: match.id };
+    });
+  }
+
   async createAppCred(input: AppCredInput): Promise<AppCredRow> {
     const row = {
       id: hexId(),
