@@ -4,6 +4,7 @@
     git clone https://opendev.org/openstack/keystone /tmp/keystone
     git -C /tmp/keystone checkout 30ef2ffa65a3486ef882f00538e20f2253c57d4c
     python3 tools/policy-gen/keystone/extract.py /tmp/keystone > tools/policy-gen/keystone/rules.json
+    npx prettier --write tools/policy-gen/keystone/rules.json
 
 No Keystone dependencies are needed: oslo.policy and oslo.log are stubbed, and each module of
 keystone/common/policies is loaded from its file. Besides each rule's final check string, the check string's
