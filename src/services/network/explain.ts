@@ -25,7 +25,9 @@ import { bool } from '../../core/db/index.js';
 import { ApiError } from '../../core/errors.js';
 import { badRequest, invalidAttr } from './errors.js';
 import { cidrContains, formatIp, parseCidr, parseIp, type Ip } from './ipam.js';
-import { OWNER_ROUTER_INTERFACE, type Caller, type NetworkManager } from './manager.js';
+import type { Caller } from '../../core/auth/caller.js';
+import type { NetworkManager } from './manager.js';
+import { OWNER_ROUTER_INTERFACE } from './resources/base.js';
 import type { Query } from './query.js';
 import type { Row } from './store.js';
 

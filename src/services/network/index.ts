@@ -42,7 +42,8 @@ import { AUTHENTICATED_RULE, networkRoutes } from './api.js';
 import { explainPolicy } from './explain.js';
 import { FakeNetworkDriver, type NetworkDriver } from './driver.js';
 import { neutronFault } from './errors.js';
-import { NetworkManager, type Caller } from './manager.js';
+import { NetworkManager } from './manager.js';
+import { serviceCaller, type Caller } from '../../core/auth/caller.js';
 import { networkMigrations } from './migrations.js';
 import { networkPolicies } from './policies.js';
 import { NetworkStore } from './store.js';
@@ -163,8 +164,10 @@ function facade(
   agent: NetworkAgent,
   driver: NetworkDriver,
 ): NetworkFacade {
-  const service = m.serviceCaller();
+  const service = serviceCaller();
   const member = (projectId: string): Caller => ({
+    userId: '',
+    roles: ['member', 'reader'],
     creds: {
       roles: ['member', 'reader'],
       project_id: projectId,
@@ -187,7 +190,7 @@ function facade(
     return (await m.render(service, 'port', rows)).map((x) => x.view as NeutronPort);
   };
   const bind = async (portId: string, serverId: string, hostId: string, az = 'nova') =>
-    (await m.updatePort(service, portId, {
+    (await m.ports.update(service, portId, {
       port: { device_id: serverId, device_owner: `compute:${az}`, 'binding:host_id': hostId },
     })) as NeutronPort;
   return {
@@ -196,7 +199,7 @@ function facade(
     async ensurePublicNetwork(projectId, cidr) {
       const existing = await m.store.list('net_networks', { where: [{ eq: 'name', values: ['public'] }] });
       if (existing.length) return undefined;
-      const net = (await m.createNetwork(service, {
+      const net = (await m.networks.create(service, {
         network: {
           name: 'public',
           project_id: projectId,
@@ -208,7 +211,7 @@ function facade(
       const [addr, len] = cidr.split('/');
       const o = addr!.split('.').map(Number);
       o[3]! += 1;
-      await m.createSubnet(service, {
+      await m.subnets.create(service, {
         subnet: {
           name: 'public-subnet',
           network_id: net.id,
@@ -244,11 +247,11 @@ function facade(
           },
         ];
       if (o.securityGroups) port.security_groups = o.securityGroups;
-      const created = (await m.createPort(member(o.projectId), { port })) as NeutronPort;
+      const created = (await m.ports.create(member(o.projectId), { port })) as NeutronPort;
       try {
         return await bind(created.id, o.serverId, o.hostId, o.az);
       } catch (e) {
-        await m.deletePort(service, created.id).catch(() => undefined);
+        await m.ports.delete(service, created.id).catch(() => undefined);
         throw e;
       }
     },
@@ -266,7 +269,7 @@ function facade(
       return bind(portId, o.serverId, o.hostId, o.az);
     },
     async unbindPort(portId) {
-      await m.updatePort(service, portId, {
+      await m.ports.update(service, portId, {
         port: { device_id: '', device_owner: '', 'binding:host_id': '' },
       });
     },
@@ -276,7 +279,7 @@ function facade(
       return ports.length;
     },
     async deletePort(portId) {
-      await m.deletePort(service, portId).catch((e) => {
+      await m.ports.delete(service, portId).catch((e: unknown) => {
         if (!(e instanceof ApiError && e.status === 404)) throw e;
       });
     },

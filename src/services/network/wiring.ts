@@ -15,13 +15,13 @@ import {
 } from './agent.js';
 import type { FirewallRule, NetworkSpec, PortSpec, RouterSpec, SubnetSpec } from './driver.js';
 import { parseCidr, parseIp } from './ipam.js';
+import type { NetworkManager } from './manager.js';
 import {
   OWNER_DHCP,
   OWNER_ROUTER_GATEWAY,
   OWNER_ROUTER_INTERFACE,
   type ChangeSink,
-  type NetworkManager,
-} from './manager.js';
+} from './resources/base.js';
 import type { NetworkStore, Row } from './store.js';
 
 /** Coalescing window: a burst of changes to one network or group becomes one document. */
