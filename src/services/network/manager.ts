@@ -5,6 +5,7 @@
  * transactions and tells the wiring layer what changed. The shared part is resources/base.ts.
  */
 import type { PolicyEngine } from '../../core/auth/policy.js';
+import { Addresses } from './resources/addresses.js';
 import { NetworkCore, type ChangeSink } from './resources/base.js';
 import { FloatingIps } from './resources/floatingips.js';
 import { IpAvailability } from './resources/ip-availability.js';
@@ -31,6 +32,7 @@ export class NetworkManager extends NetworkCore {
   readonly tags = new Tags(this);
   readonly quotas = new Quotas(this);
   readonly ipAvailability = new IpAvailability(this);
+  readonly addresses = new Addresses(this);
 
   constructor(store: NetworkStore, policy: PolicyEngine, changes: ChangeSink, policyRuleNames: string[]) {
     super(store, policy, changes, policyRuleNames);

@@ -146,7 +146,7 @@ export class FloatingIps extends Resource {
             `Bad floatingip request: Network ${netId} does not contain any IPv4 subnet.`,
             'BadRequest',
           );
-        await this.m.ports.allocateFixedIps(port, fixedReq, subnets, trx);
+        await this.m.addresses.allocateFixedIps(port, fixedReq, subnets, trx);
         const alloc = (await this.store.allocationsFor([portId], trx))[0]!;
         await this.store.insert(
           'net_floatingips',

@@ -26,7 +26,7 @@ export class RbacPolicies extends Resource {
     others: [],
   };
 
-  async views(c: Caller, rows: Row[], tags: Map<string, string[]>, ex: Exec): Promise<Rendered[]> {
+  async views(c: Caller, rows: Row[], _tags: Map<string, string[]>, _ex: Exec): Promise<Rendered[]> {
     const targets: Row[] = [];
     const views: Record<string, unknown>[] = rows.map((r) => {
       targets.push({ ...r, tenant_id: r.project_id, target_tenant: r.target_project });

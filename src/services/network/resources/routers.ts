@@ -141,7 +141,7 @@ export class Routers extends Resource {
       );
     const enableSnat = d.enable_snat === undefined ? true : v.bool('enable_snat', d.enable_snat);
     const fixed =
-      d.external_fixed_ips === undefined ? undefined : this.m.ports.parseFixedIps(d.external_fixed_ips);
+      d.external_fixed_ips === undefined ? undefined : this.m.addresses.parseFixedIps(d.external_fixed_ips);
     if (router.gw_network_id === netId && fixed === undefined) {
       await this.store.update('net_routers', routerId, { enable_snat: int(enableSnat), updated_at: now() });
       return;
@@ -173,7 +173,7 @@ export class Routers extends Resource {
       );
       if (subnets.length === 0)
         throw new ApiError(400, `Bad router request: No subnets on external network ${netId}.`, 'BadRequest');
-      await this.m.ports.allocateFixedIps(port, fixed, subnets, trx);
+      await this.m.addresses.allocateFixedIps(port, fixed, subnets, trx);
       await this.store.update(
         'net_routers',
         routerId,
@@ -373,7 +373,7 @@ export class Routers extends Resource {
           updated_at: ts,
         };
         await this.store.insert('net_ports', port, trx);
-        await this.m.ports.allocateOn(subnet, port, subnet.gateway_ip, trx);
+        await this.m.addresses.allocateOn(subnet, port, subnet.gateway_ip, trx);
       });
     }
     await this.m.bump('net_routers', id, {}, this.store.db);

@@ -274,7 +274,7 @@ export class Subnets extends Resource {
     }
     const subnet = await this.store.get('net_subnets', subnetId, trx);
     const port = await this.store.get('net_ports', portId, trx);
-    await this.m.ports.allocateOn(subnet!, port!, undefined, trx).catch((e) => {
+    await this.m.addresses.allocateOn(subnet!, port!, undefined, trx).catch((e) => {
       // A full pool leaves the DHCP port without an address on this subnet; the subnet is still created.
       if (!(e instanceof ApiError) || e.status !== 409) throw e;
     });
