@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeNetworkDriver } from '../../src/services/network/driver.js';
-import { networkService, type NetworkFacade } from '../../src/services/network/index.js';
+import type { NetworkFacade } from '../../src/core/facades/network.js';
+import { networkService } from '../../src/services/network/index.js';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
 import { neutron, type Json } from './support.js';
 
