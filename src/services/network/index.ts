@@ -20,7 +20,7 @@ import { neutronFault } from './errors.js';
 import { NetworkManager } from './manager.js';
 import { serviceCaller, type Caller } from '../../core/auth/caller.js';
 import { networkMigrations } from './migrations.js';
-import { networkPolicies } from './policies.js';
+import { networkPolicies } from './policies/index.js';
 import { NetworkStore } from './store.js';
 import { Wiring } from './wiring.js';
 import { normalizeIp, parseIp } from './ipam.js';
