@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { callerOf, type Caller } from '../../core/auth/caller.js';
 import { ApiError } from '../../core/errors.js';
-import { EXPLAIN_RULE, Explainer } from './explain.js';
+import { EXPLAIN_RULE, Explainer } from './explain/index.js';
 import { EXTENSIONS } from './extensions.js';
 import type { NetworkManager } from './manager.js';
 import type { Query } from './query.js';
@@ -153,7 +153,7 @@ export function networkRoutes(
     reply.code(204).send();
   });
 
-  // ---- Stackbox's own: why a flow does or does not get through (src/services/network/explain.ts). Not a
+  // ---- Stackbox's own: why a flow does or does not get through (src/services/network/explain/). Not a
   // Neutron extension, so not listed in /v2.0/extensions.
   const explainer = new Explainer(m, opts.compute ?? (() => undefined));
   scope.get('/v2.0/stackbox/explain', { config: { policy: EXPLAIN_RULE } }, async (req) => ({

@@ -14,7 +14,7 @@ import type { ServiceContext, ServiceModule } from '../../core/service.js';
 import type { NeutronPort, NetworkFacade, ServerAddress } from '../../core/facades/network.js';
 import { NetworkAgent } from './agent.js';
 import { AUTHENTICATED_RULE, networkRoutes } from './api.js';
-import { explainPolicy } from './explain.js';
+import { explainPolicy } from './explain/index.js';
 import { FakeNetworkDriver, type NetworkDriver } from './driver.js';
 import { neutronFault } from './errors.js';
 import { NetworkManager } from './manager.js';
