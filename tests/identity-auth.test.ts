@@ -191,6 +191,21 @@ describe('validate, check, revoke', () => {
       401,
     );
   });
+  it('a token must match byte for byte: appended characters or padding make it invalid', async () => {
+    expect((await cloud.req('GET', '/identity/v3/projects', { token: cloud.adminToken })).statusCode).toBe(
+      200,
+    );
+    for (const tail of ['A', '=', '==', 'AA', '\n'])
+      expect(
+        (await cloud.req('GET', '/identity/v3/projects', { token: cloud.adminToken + tail })).statusCode,
+        `token + ${JSON.stringify(tail)}`,
+      ).toBe(401);
+    const check = await cloud.req('HEAD', '/identity/v3/auth/tokens', {
+      token: cloud.adminToken,
+      headers: { 'x-subject-token': `${cloud.adminToken}A` },
+    });
+    expect(check.statusCode).toBe(404);
+  });
 });
 
 describe('token method, /v3/auth/*', () => {

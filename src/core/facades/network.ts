@@ -20,11 +20,12 @@
  *                                    _get_available_networks: the project's own networks plus shared ones
  *   serverAddresses(serverId)        Nova's `addresses`: {<network name>: [{addr, version, type: fixed|floating,
  *                                    mac}]}
- *   settle()                         resolve when the agent applied every pending change (tests, tools)
+ *   settle()                         resolve when the in-process host's network agent applied every pending
+ *                                    change (tests, tools)
  *   ensurePublicNetwork(projectId, cidr)
  *        the default external network `public` (flat on physical network `public`, gateway = first address,
  *        no DHCP), created once; returns its id, or undefined when a network named `public` already exists
- *   driver                           the network driver in use (the fake records the desired wiring)
+ *   driver                           the in-process host's network driver (the fake records the desired wiring)
  */
 export type NeutronPort = {
   id: string;
@@ -74,6 +75,6 @@ export interface NetworkFacade {
   listBootableNetworks(projectId: string): Promise<{ id: string; name: string }[]>;
   settle(): Promise<void>;
   ensurePublicNetwork(projectId: string, cidr: string): Promise<string | undefined>;
-  /** The network driver in use (its concrete type is the agent's: src/agent/network). */
+  /** The network driver in use (its type is the agent's NetworkDriver, src/agent/network/driver.ts). */
   readonly driver: { readonly name: string };
 }

@@ -2,6 +2,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from 'pino';
@@ -9,6 +10,9 @@ import { ApiError, unauthorized, forbidden } from '../errors.js';
 import { requestId } from '../ids.js';
 import type { AuthContext, TokenValidator } from '../auth/context.js';
 import type { PolicyEngine } from '../auth/policy.js';
+import { PassThrough } from 'node:stream';
+import { parseJsonBody } from './json.js';
+import { LIMITS, type Limits } from './limits.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,6 +23,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route registered, with its config (policy rule or public), for audits and tests. */
     routeTable: { method: string | string[]; url: string; policy?: string; public?: boolean }[];
+    /** Each service's fault format by path prefix, for errors raised before routing (bad URLs). */
+    faultScopes: { prefix: string; faults: FaultFormatter }[];
   }
   interface FastifyContextConfig {
     /** The policy rule guarding this route (e.g. `identity:get_project`). */
@@ -33,14 +39,42 @@ export type FaultFormatter = (err: ApiError) => unknown;
 
 const REQ_ID_RE = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function createApp(log: Logger): FastifyInstance {
+/** The app every service mounts on; `limits` overrides the request limits (tests use short ones). */
+export function createApp(log: Logger, limits: Partial<Limits> = {}): FastifyInstance {
+  const L: Limits = { ...LIMITS, ...limits };
+  const faultScopes: FastifyInstance['faultScopes'] = [];
   const app = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
     genReqId: () => requestId(),
-    bodyLimit: 16 * 1024 * 1024,
+    bodyLimit: L.jsonBody,
+    keepAliveTimeout: L.keepAliveMs,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // Errors Fastify raises before a route is found (a path that is not valid UTF-8, a bad header) are
+    // rendered in the fault format of the service whose prefix the path has, like every other error.
+    frameworkErrors: (err, req, reply) => {
+      const url = req.raw.url ?? '/';
+      const scope = faultScopes
+        .filter((s) => url === s.prefix || url.startsWith(`${s.prefix}/`))
+        .sort((a, b) => b.prefix.length - a.prefix.length)[0];
+      const status = typeof err.statusCode === 'number' && err.statusCode < 500 ? err.statusCode : 400;
+      const e = new ApiError(
+        status,
+        err.code === 'FST_ERR_BAD_URL' ? 'Invalid URL: not valid UTF-8.' : err.message,
+      );
+      reply.header('x-openstack-request-id', req.id);
+      const r = reply as unknown as FastifyReply;
+      void r
+        .code(e.status)
+        .type('application/json')
+        .send(scope ? scope.faults(e) : { error: { code: e.status, message: e.message } });
+    },
   });
+  app.decorate('faultScopes', faultScopes);
+  app.server.headersTimeout = L.headersMs;
+  app.server.requestTimeout = 0; // long uploads are legitimate; slow bodies are cut by the rate guard below
+  app.server.maxConnections = L.maxConnections;
+  app.addHook('preParsing', async (req, _reply, payload) => guardBody(req, payload, L));
 
   // oslo.middleware returns the request id; a global id from the caller is logged alongside it.
   app.addHook('onRequest', async (req, reply) => {
@@ -52,15 +86,17 @@ export function createApp(log: Logger): FastifyInstance {
 
   // JSON bodies: an empty body is "no body"; invalid JSON is a 400 rendered by the service's fault format.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new ApiError(400, 'Malformed request body: the body is not valid JSON.', 'MalformedRequestBody'));
-    }
-  });
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: L.jsonBody },
+    (_req, body, done) => {
+      try {
+        done(null, parseJsonBody(String(body)));
+      } catch (e) {
+        done(e as Error);
+      }
+    },
+  );
   const routeTable: FastifyInstance['routeTable'] = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (r) => {
@@ -73,6 +109,54 @@ export function createApp(log: Logger): FastifyInstance {
     throw new Error('authorize() called outside a service scope');
   });
   return app;
+}
+
+/**
+ * Slow bodies: a JSON body (small, see LIMITS.jsonBody) must be complete within LIMITS.jsonBodyMs of the
+ * request's start; any other body (a streamed upload) must bring LIMITS.streamMinBytes in every window of
+ * LIMITS.streamWindowMs. Otherwise the body stream fails with a 408 and the connection is closed, so a client
+ * sending a byte every few seconds cannot hold a connection for ever, while a long upload at any usable
+ * speed is never cut.
+ */
+function guardBody(req: FastifyRequest, payload: NodeJS.ReadableStream, L: Limits): NodeJS.ReadableStream {
+  const len = req.headers['content-length'];
+  if ((len === undefined || len === '0') && !req.headers['transfer-encoding']) return payload;
+  const isJson = /^application\/([a-z0-9.+-]*\+)?json\b/i.test(req.headers['content-type'] ?? '');
+  const out = new PassThrough();
+  let got = 0;
+  let done = false;
+  const fail = (msg: string) => {
+    if (done) return;
+    done = true;
+    clearInterval(timer);
+    req.log.info({ received: got }, msg);
+    out.destroy(new ApiError(408, msg, 'RequestTimeout', { connection: 'close' }));
+  };
+  const timer = isJson
+    ? setTimeout(() => fail('Request body not received in time.'), L.jsonBodyMs)
+    : setInterval(() => {
+        if (got < L.streamMinBytes) fail('Request body arriving too slowly.');
+        got = 0;
+      }, L.streamWindowMs);
+  timer.unref();
+  const stop = () => {
+    done = true;
+    clearInterval(timer);
+  };
+  payload.on('data', (c: Buffer) => {
+    got += c.length;
+  });
+  payload.on('end', stop);
+  payload.on('error', (e: Error) => {
+    stop();
+    out.destroy(e);
+  });
+  out.on('close', stop);
+  // The reader (a parser or a handler) gets the error through its own listener; this one only keeps a
+  // stream nobody reads any more (its reader gave up first) from crashing the process.
+  out.on('error', () => undefined);
+  (payload as NodeJS.ReadableStream).pipe(out);
+  return out;
 }
 
 /** Convert anything thrown inside a service into an ApiError. Unknown errors are 500 and logged. */
@@ -103,6 +187,7 @@ export interface ServiceScopeOptions {
  * validation for every non-public route, and `req.authorize()` for the route's policy rule.
  */
 export function setupServiceScope(scope: FastifyInstance, opts: ServiceScopeOptions): void {
+  if (scope.prefix) scope.faultScopes.push({ prefix: scope.prefix, faults: opts.faults });
   scope.setErrorHandler((err, req, reply) => {
     const e = toApiError(err, req);
     if (e.status === 401 && !e.headers['www-authenticate']) {

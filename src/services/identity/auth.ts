@@ -8,7 +8,9 @@ import type { Credentials } from '../../core/auth/policy.js';
 import { ApiError, badRequest, notFound, unauthorized } from '../../core/errors.js';
 import { bool, json } from '../../core/db/index.js';
 import type { IdentityManager } from './manager.js';
-import { verifyPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { FairQueue, QueueFull } from '../../core/fair-queue.js';
+import { availableParallelism } from 'node:os';
 import { GLOBAL_ROLE_DOMAIN, type ProjectRow, type RevocationRow, type UserRow } from './store.js';
 import { KeyRepository, packPayload, unpackPayload, type TokenPayload } from './tokens.js';
 
@@ -49,6 +51,14 @@ export interface TokenData extends AuthContext {
 }
 
 const authFailed = () => unauthorized('The request you have made requires authentication.');
+
+/**
+ * Password checks (bcrypt, ~0.2 s of CPU at cost 12) share one fair queue: as many at once as there are cores,
+ * taken round-robin by user, at most LOGIN.perUser waiting per user and LOGIN.perSource per client address;
+ * past that a login is refused with 429 before any hashing, so a flood of wrong passwords for one account
+ * delays another user's login by about one check, and token validation (no hashing) is not queued at all.
+ */
+export const LOGIN = { perUser: 8, perSource: 64 };
 const b64Audit = () => randomBytes(16).toString('base64url').slice(0, 22);
 
 export class TokenService implements TokenValidator {
@@ -56,6 +66,13 @@ export class TokenService implements TokenValidator {
   private revSeq = 0;
   private lastPoll = 0;
   private cache = new Map<string, { gen: number; at: number; data: TokenData }>();
+
+  private readonly checks = new FairQueue(
+    Math.max(1, availableParallelism()),
+    LOGIN.perUser,
+    LOGIN.perSource,
+  );
+  private dummyHash?: Promise<string>;
 
   constructor(
     private readonly mgr: IdentityManager,
@@ -115,8 +132,9 @@ export class TokenService implements TokenValidator {
   // ------------------------------------------------------------------ issue
   async authenticate(
     req: AuthRequest,
-    opts: { nocatalog?: boolean } = {},
+    opts: { nocatalog?: boolean; source?: string } = {},
   ): Promise<{ token: string; data: TokenData }> {
+    const source = opts.source ?? 'local';
     const methods = req.identity.methods;
     if (!Array.isArray(methods) || methods.length === 0)
       throw badRequest('Expecting to find identity methods.');
@@ -150,12 +168,12 @@ export class TokenService implements TokenValidator {
       usedMethods = [...parent.methods];
     }
     if (methods.includes('password')) {
-      const u = await this.passwordAuth(req.identity.password!.user);
+      const u = await this.passwordAuth(req.identity.password!.user, source);
       if (user && user.id !== u.id) throw authFailed();
       user = u;
     }
     if (methods.includes('application_credential')) {
-      const r = await this.appCredAuth(req.identity.application_credential!);
+      const r = await this.appCredAuth(req.identity.application_credential!, source);
       if (user && user.id !== r.user.id) throw authFailed();
       user = r.user;
       appCred = r.cred;
@@ -289,34 +307,72 @@ export class TokenService implements TokenValidator {
     return user;
   }
 
-  private async passwordAuth(u: {
-    id?: string;
-    name?: string;
-    password: string;
-    domain?: { id?: string; name?: string };
-  }) {
+  /** A secret checked in the fair queue (see LOGIN); a full queue is a 429 in Keystone's format. */
+  private async check(
+    key: string,
+    source: string,
+    secret: string,
+    hash: string | undefined,
+  ): Promise<boolean> {
+    try {
+      // An unknown user costs the same hashing as a known one, so names cannot be told apart by timing.
+      this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'), this.mgr.config.identity.bcryptRounds);
+      const h = hash ?? (await this.dummyHash);
+      return await this.checks.run(key, source, async () => (await verifyPassword(secret, h)) && !!hash);
+    } catch (e) {
+      if (e instanceof QueueFull)
+        throw new ApiError(
+          429,
+          'Too many concurrent authentication attempts; try again later.',
+          'Too Many Requests',
+          {
+            'retry-after': '1',
+          },
+        );
+      throw e;
+    }
+  }
+
+  private async passwordAuth(
+    u: { id?: string; name?: string; password: string; domain?: { id?: string; name?: string } },
+    source: string,
+  ) {
     if (typeof u?.password !== 'string') throw badRequest('Expecting to find password in user.');
-    const user = await this.resolveUser(u);
+    let user: UserRow;
+    try {
+      user = await this.resolveUser(u);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401)
+        await this.check(
+          `unknown:${u.domain?.id ?? u.domain?.name ?? ''}/${u.id ?? u.name}`,
+          source,
+          u.password,
+          undefined,
+        );
+      throw e;
+    }
     const sc = this.mgr.config.identity.securityCompliance;
     const store = this.mgr.store;
     const userOpts = json<Record<string, unknown>>(user.options, {});
     const lockout = sc.lockoutFailureAttempts > 0 && userOpts.ignore_lockout_failure_attempts !== true;
+    const windowMs = sc.lockoutDurationSeconds * 1000;
     if (lockout && user.failed_auth_count >= sc.lockoutFailureAttempts) {
-      const lockedUntil = Date.parse(user.failed_auth_at ?? '') + sc.lockoutDurationSeconds * 1000;
+      const lockedUntil = Date.parse(user.failed_auth_at ?? '') + windowMs;
       if (Date.now() < lockedUntil) throw unauthorized(`The account is locked for user: ${user.id}.`);
-      await store.update('user', user.id, { failed_auth_count: 0, failed_auth_at: null });
-      user.failed_auth_count = 0;
     }
     const [pw] = await store.passwords(user.id);
-    const ok = pw ? await verifyPassword(u.password, pw.hash) : false;
+    const ok = await this.check(user.id, source, u.password, pw?.hash);
     if (!ok) {
-      if (lockout) {
-        await store.update('user', user.id, {
-          failed_auth_count: user.failed_auth_count + 1,
-          failed_auth_at: new Date().toISOString(),
-        });
-      }
+      if (lockout) await store.recordAuthFailure(user.id, new Date(Date.now() - windowMs).toISOString());
       throw authFailed();
+    }
+    if (lockout) {
+      // Failures counted while this check ran (a concurrent flood) lock the account for this attempt too.
+      const now = await store.get('user', user.id);
+      if (now && now.failed_auth_count >= sc.lockoutFailureAttempts) {
+        const lockedUntil = Date.parse(now.failed_auth_at ?? '') + windowMs;
+        if (Date.now() < lockedUntil) throw unauthorized(`The account is locked for user: ${user.id}.`);
+      }
     }
     if (user.failed_auth_count > 0)
       await store.update('user', user.id, { failed_auth_count: 0, failed_auth_at: null });
@@ -330,7 +386,10 @@ export class TokenService implements TokenValidator {
     return user;
   }
 
-  private async appCredAuth(a: NonNullable<AuthRequest['identity']['application_credential']>) {
+  private async appCredAuth(
+    a: NonNullable<AuthRequest['identity']['application_credential']>,
+    source: string,
+  ) {
     if (typeof a?.secret !== 'string')
       throw badRequest('Expecting to find secret in application_credential.');
     const store = this.mgr.store;
@@ -340,7 +399,8 @@ export class TokenService implements TokenValidator {
       const user = await this.resolveUser(a.user);
       cred = await store.appCredByName(user.id, a.name);
     } else throw badRequest('Expecting to find id, or name and user, in application_credential.');
-    if (!cred || !(await verifyPassword(a.secret, cred.secret_hash))) throw authFailed();
+    const ok = await this.check(`appcred:${a.id ?? a.name}`, source, a.secret, cred?.secret_hash);
+    if (!ok || !cred) throw authFailed();
     if (cred.expires_at && Date.parse(cred.expires_at) <= Date.now()) throw authFailed();
     const user = await store.get('user', cred.user_id);
     if (!user || !bool(user.enabled)) throw authFailed();

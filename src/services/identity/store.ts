@@ -1,5 +1,5 @@
 /** The only code that touches the identity tables. Rows in, rows out; no policy, no HTTP. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../core/db/index.js';
 
 export const ROOT_DOMAIN = '<<keystone.domain.root>>';
@@ -508,5 +508,27 @@ export class IdentityStore {
       .values({ key, value })
       .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
       .execute();
+  }
+
+  /**
+   * Count one failed authentication atomically (concurrent failures each count) and return the new count;
+   * a failure after the lockout window has passed starts counting again from one.
+   */
+  async recordAuthFailure(id: string, windowStartIso: string): Promise<number> {
+    const now = new Date().toISOString();
+    await this.db
+      .updateTable('user')
+      .set({
+        failed_auth_count: sql<number>`CASE WHEN failed_auth_at IS NULL OR failed_auth_at < ${windowStartIso} THEN 1 ELSE failed_auth_count + 1 END`,
+        failed_auth_at: now,
+      })
+      .where('id', '=', id)
+      .execute();
+    const row = await this.db
+      .selectFrom('user')
+      .select('failed_auth_count')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(row?.failed_auth_count ?? 0);
   }
 }

@@ -92,8 +92,11 @@ export class KeyRepository {
 
   /** Decrypt with any active key; undefined when no key authenticates the token. */
   decrypt(token: string): Buffer | undefined {
-    if (token.length < 100 || token.length > 2048 || !/^[A-Za-z0-9_\-=]+$/.test(token)) return undefined;
-    const raw = Buffer.from(token.replace(/=+$/, ''), 'base64url');
+    if (token.length < 100 || token.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(token)) return undefined;
+    const raw = Buffer.from(token, 'base64url');
+    // Node's decoder ignores trailing bits and junk: the token must be exactly the encoding of its bytes,
+    // so no two strings are the same token.
+    if (raw.toString('base64url') !== token) return undefined;
     if (raw.length < 9 + 16 + 16 + 32 || raw[0] !== 0x80 || (raw.length - 57) % 16 !== 0) return undefined;
     const body = raw.subarray(0, raw.length - 32);
     const mac = raw.subarray(raw.length - 32);

@@ -12,10 +12,9 @@ import { ApiError } from '../../core/errors.js';
 import { setupServiceScope } from '../../core/http/app.js';
 import type { ServiceContext, ServiceModule } from '../../core/service.js';
 import type { NeutronPort, NetworkFacade, ServerAddress } from '../../core/facades/network.js';
-import { NetworkAgent } from './agent.js';
 import { AUTHENTICATED_RULE, networkRoutes } from './api.js';
 import { explainPolicy } from './explain/index.js';
-import { FakeNetworkDriver, type NetworkDriver } from './driver.js';
+import type { NetworkDriver } from '../../agent/network/driver.js';
 import { neutronFault } from './errors.js';
 import { NetworkManager } from './manager.js';
 import { serviceCaller, type Caller } from '../../core/auth/caller.js';
@@ -24,7 +23,7 @@ import { networkPolicies } from './policies/index.js';
 import { NetworkStore } from './store.js';
 import { Wiring } from './wiring.js';
 import { normalizeIp, parseIp } from './ipam.js';
-import { selectNetworkDriver } from '../../agent/network/select.js';
+import type { Host } from '../../agent/host.js';
 
 export type { NeutronPort, NetworkFacade, ServerAddress };
 
@@ -35,27 +34,19 @@ export const networkServicePolicies = [
   explainPolicy,
 ];
 
+/** `driver`: the network driver of the in-process host (src/agent/host.ts); default: by configuration. */
 export function networkService(opts: { driver?: NetworkDriver } = {}): ServiceModule {
-  let agent: NetworkAgent | undefined;
   let wiring: Wiring | undefined;
-  let closeDriver: (() => void) | undefined;
   return {
     type: 'network',
     catalog: { name: 'neutron', path: '/networking' },
     migrations: networkMigrations,
     policies: networkServicePolicies,
+    host: { network: { driver: opts.driver } },
     async register(app: FastifyInstance, ctx: ServiceContext): Promise<NetworkFacade> {
       const store = new NetworkStore(ctx.db);
-      let driver: NetworkDriver | undefined = opts.driver;
-      if (!driver) {
-        const chosen = await selectNetworkDriver(ctx.config, ctx.log.child({ service: 'network-agent' }));
-        ctx.log.info({ networkDriver: chosen.driver?.name ?? 'fake' }, chosen.reason);
-        if (!chosen.driver && ctx.config.networkDriver === 'auto')
-          process.stderr.write(`stackbox: ${chosen.reason}\n`);
-        driver = chosen.driver ?? new FakeNetworkDriver();
-      }
-      const used: NetworkDriver = driver;
-      closeDriver = () => (used as { close?: () => void }).close?.();
+      const host = ctx.host;
+      if (!host?.networkDriver) throw new Error('the network service needs a host with a network driver');
       wiring = new Wiring(store, ctx.bus, ctx.log);
       const manager = new NetworkManager(
         store,
@@ -64,9 +55,7 @@ export function networkService(opts: { driver?: NetworkDriver } = {}): ServiceMo
         networkServicePolicies.map((r) => r.name),
       );
       wiring.manager = manager;
-      agent = new NetworkAgent(used, ctx.bus, ctx.log);
       wiring.start();
-      agent.start();
       await app.register(
         async (scope) => {
           setupServiceScope(scope, { faults: neutronFault, validator: ctx.tokens, policy: ctx.policy });
@@ -74,22 +63,15 @@ export function networkService(opts: { driver?: NetworkDriver } = {}): ServiceMo
         },
         { prefix: '/networking' },
       );
-      return facade(manager, wiring, agent, used);
+      return facade(manager, wiring, host, host.networkDriver);
     },
     async stop() {
       await wiring?.stop();
-      agent?.stop();
-      closeDriver?.();
     },
   };
 }
 
-function facade(
-  m: NetworkManager,
-  wiring: Wiring,
-  agent: NetworkAgent,
-  driver: NetworkDriver,
-): NetworkFacade {
+function facade(m: NetworkManager, wiring: Wiring, host: Host, driver: NetworkDriver): NetworkFacade {
   const service = serviceCaller();
   const member = (projectId: string): Caller => ({
     userId: '',
@@ -121,7 +103,7 @@ function facade(
     })) as NeutronPort;
   return {
     driver,
-    settle: () => wiring.settle(agent),
+    settle: () => wiring.settle({ whenIdle: () => host.networkIdle() }),
     async ensurePublicNetwork(projectId, cidr) {
       const existing = await m.store.list('net_networks', { where: [{ eq: 'name', values: ['public'] }] });
       if (existing.length) return undefined;

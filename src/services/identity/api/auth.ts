@@ -88,7 +88,7 @@ export function authRoutes(app: FastifyInstance, mgr: IdentityManager, tokens: T
     { config: { public: true }, schema: { body: authRequest } },
     async (req, reply) => {
       const body = req.body as { auth: AuthRequest };
-      const { token, data } = await tokens.authenticate(body.auth);
+      const { token, data } = await tokens.authenticate(body.auth, { source: req.ip });
       const nocatalog = boolQuery(q(req), 'nocatalog') ?? false;
       reply.code(201).header('x-subject-token', token);
       return tokenBody(mgr, data, nocatalog);

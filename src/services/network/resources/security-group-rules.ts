@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../../core/errors.js';
 import { NotFound, badRequest, conflict, invalidAttr } from '../errors.js';
-import { IP_PROTOCOL_MAP } from '../protocols.js';
+import { IP_PROTOCOL_MAP } from '../../../agent/network/ip-protocols.js';
 import { formatCidr, parseCidr } from '../ipam.js';
 import type { Exec, Row } from '../store.js';
 import * as v from '../validate.js';
