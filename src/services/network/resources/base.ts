@@ -7,6 +7,7 @@ import type { Transaction } from 'kysely';
 import type { Caller } from '../../../core/auth/caller.js';
 import type { PolicyEngine } from '../../../core/auth/policy.js';
 import { isUniqueViolation } from '../../../core/db/index.js';
+import { splitPage } from '../../../core/http/collection.js';
 import { ApiError } from '../../../core/errors.js';
 import { NotFound, badRequest, conflict } from '../errors.js';
 import {
@@ -282,9 +283,9 @@ export abstract class NetworkCore {
       limit: params.limit !== undefined ? params.limit + 1 : undefined,
       after,
     });
-    const hasMore = params.limit !== undefined && rows.length > params.limit;
-    let page = hasMore ? rows.slice(0, params.limit) : rows;
-    if (params.pageReverse) page = page.reverse();
+    const split = splitPage(rows, params.limit);
+    const hasMore = split.hasMore;
+    const page = params.pageReverse ? split.items.reverse() : split.items;
     const views = await this.render(c, kind, page);
     const items = views.filter((x) => x.visible).map((x) => selectFields(x.view, params.fields));
     return {
