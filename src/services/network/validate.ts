@@ -11,6 +11,12 @@ export function isUuid(v: unknown): v is string {
   return typeof v === 'string' && UUID_RE.test(v);
 }
 
+/** A required attribute of a create body (400 when missing). */
+export function required(b: Record<string, unknown>, attr: string): void {
+  if (b[attr] === undefined)
+    throw badRequest(`Failed to parse request. Required attribute '${attr}' not specified`);
+}
+
 /** Body `{"<key>": {...}}`, rejecting attributes not allowed for the operation. */
 export function resourceBody(
   body: unknown,

@@ -395,6 +395,18 @@ export abstract class NetworkCore {
     return { row, target };
   }
 
+  /**
+   * Authorize a create: the owner (body's project, else the caller's), then create_<member> and the attribute
+   * rules against the body plus `extra` (the parent's attributes). Returns the owner and the target.
+   */
+  authorizeCreate(c: Caller, member: string, b: Row, extra: Row = {}): { projectId: string; target: Row } {
+    const projectId = this.owner(c, b);
+    const target = { ...b, project_id: projectId, tenant_id: projectId, ...extra };
+    this.enforce(c, `create_${member}`, target);
+    this.enforceAttrs(c, 'create', member, b, target);
+    return { projectId, target };
+  }
+
   /** The project a created resource belongs to: the body's project_id / tenant_id, else the caller's. */
   owner(c: Caller, b: Row): string {
     const p = b.project_id ?? b.tenant_id;

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { bool, isUniqueViolation } from '../../../core/db/index.js';
 import { ApiError } from '../../../core/errors.js';
-import { NotFound, badRequest } from '../errors.js';
+import { NotFound } from '../errors.js';
 import { parseIp, randomMac } from '../ipam.js';
 import type { Exec, Row } from '../store.js';
 import * as v from '../validate.js';
@@ -79,13 +79,9 @@ export class FloatingIps extends Resource {
       'tenant_id',
       'tags',
     ]);
-    if (b.floating_network_id === undefined)
-      throw badRequest(`Failed to parse request. Required attribute 'floating_network_id' not specified`);
+    v.required(b, 'floating_network_id');
     const netId = v.uuid('floating_network_id', b.floating_network_id);
-    const projectId = this.m.owner(c, b);
-    const target = { ...b, project_id: projectId, tenant_id: projectId };
-    this.m.enforce(c, 'create_floatingip', target);
-    this.m.enforceAttrs(c, 'create', 'floatingip', b, target);
+    const { projectId } = this.m.authorizeCreate(c, 'floatingip', b);
     const net = await this.store.get('net_networks', netId);
     if (!net || !this.m.allowed(c, 'get_network', await this.m.target(c, 'network', net)))
       throw NotFound.network(netId);

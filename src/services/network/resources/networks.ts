@@ -1,7 +1,7 @@
 /** Networks (ML2 core resource): provider segments, sharing and external flags through RBAC. */
 import { randomUUID } from 'node:crypto';
 import { bool, int } from '../../../core/db/index.js';
-import { badRequest, conflict, invalidInput } from '../errors.js';
+import { NotFound, badRequest, conflict, invalidInput } from '../errors.js';
 import type { Cond, Exec, Row } from '../store.js';
 import * as v from '../validate.js';
 import { azList } from '../validate.js';
@@ -65,6 +65,13 @@ export class Networks extends Resource {
       shared: await this.sharedFor(c, row, ex),
       'router:external': await this.externalFor(row, c.projectId, ex),
     };
+  }
+
+  /** A child's (subnet, port) network, when the caller may see it (else NetworkNotFound). */
+  async parent(c: Caller, networkId: string): Promise<Row> {
+    return this.m.visibleRow(c, 'network', networkId).catch(() => {
+      throw NotFound.network(networkId);
+    });
   }
 
   /** The network's attributes in a child's (subnet, port) policy target. */
@@ -149,28 +156,15 @@ export class Networks extends Resource {
 
   override async create(c: Caller, body: unknown) {
     const b = v.resourceBody(body, 'network', [
-      'name',
-      'admin_state_up',
-      'shared',
-      'router:external',
-      'mtu',
-      'port_security_enabled',
-      'provider:network_type',
-      'provider:physical_network',
-      'provider:segmentation_id',
+      ...UPDATABLE,
       'availability_zone_hints',
-      'description',
       'project_id',
       'tenant_id',
-      'is_default',
       'tags',
       'dns_domain',
     ]);
     if (b.dns_domain !== undefined) throw badRequest(`Unrecognized attribute(s) 'dns_domain'`);
-    const projectId = this.m.owner(c, b);
-    const target = { ...b, project_id: projectId, tenant_id: projectId };
-    this.m.enforce(c, 'create_network', target);
-    this.m.enforceAttrs(c, 'create', 'network', b, target);
+    const { projectId } = this.m.authorizeCreate(c, 'network', b);
     const shared = b.shared === undefined ? false : v.bool('shared', b.shared);
     const external =
       b['router:external'] === undefined ? false : v.bool('router:external', b['router:external']);
@@ -372,24 +366,13 @@ export class Networks extends Resource {
   }
 
   override async update(c: Caller, id: string, body: unknown, ifMatch?: string) {
-    const b = v.resourceBody(
-      body,
-      'network',
-      [
-        'name',
-        'admin_state_up',
-        'shared',
-        'router:external',
-        'mtu',
-        'port_security_enabled',
-        'description',
-        'is_default',
-        'provider:network_type',
-        'provider:physical_network',
-        'provider:segmentation_id',
-      ],
-      ['id', 'tenant_id', 'project_id', 'status', 'subnets'],
-    );
+    const b = v.resourceBody(body, 'network', UPDATABLE, [
+      'id',
+      'tenant_id',
+      'project_id',
+      'status',
+      'subnets',
+    ]);
     const { row } = await this.m.forChange(c, 'network', 'update', id, ifMatch, b);
     for (const k of ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id'])
       if (b[k] !== undefined) throw invalidInput('Plugin does not support updating provider attributes');
@@ -492,6 +475,21 @@ export class Networks extends Resource {
     this.changes.network(id);
   }
 }
+
+/** The attributes a network update may name (provider ones only to be refused); a create takes more. */
+const UPDATABLE = [
+  'name',
+  'admin_state_up',
+  'shared',
+  'router:external',
+  'mtu',
+  'port_security_enabled',
+  'description',
+  'is_default',
+  'provider:network_type',
+  'provider:physical_network',
+  'provider:segmentation_id',
+];
 
 export const NETWORK_TYPES = ['flat', 'vlan', 'vxlan', 'local'] as const;
 const VXLAN_RANGE = [1, 65535] as const;

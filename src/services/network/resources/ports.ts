@@ -171,31 +171,10 @@ export class Ports extends Resource {
   }
 
   override async create(c: Caller, body: unknown): Promise<Record<string, unknown>> {
-    const b = v.resourceBody(body, 'port', [
-      'name',
-      'network_id',
-      'admin_state_up',
-      'mac_address',
-      'fixed_ips',
-      'device_id',
-      'device_owner',
-      'security_groups',
-      'allowed_address_pairs',
-      'port_security_enabled',
-      'binding:host_id',
-      'binding:profile',
-      'binding:vnic_type',
-      'description',
-      'project_id',
-      'tenant_id',
-      'tags',
-    ]);
-    if (b.network_id === undefined)
-      throw badRequest(`Failed to parse request. Required attribute 'network_id' not specified`);
+    const b = v.resourceBody(body, 'port', [...UPDATABLE, 'network_id', 'project_id', 'tenant_id', 'tags']);
+    v.required(b, 'network_id');
     const networkId = v.uuid('network_id', b.network_id);
-    const net = await this.m.visibleRow(c, 'network', networkId).catch(() => {
-      throw NotFound.network(networkId);
-    });
+    const net = await this.m.networks.parent(c, networkId);
     const projectId = this.m.owner(c, b);
     const deviceOwner = b.device_owner === undefined ? '' : v.str('device_owner', b.device_owner);
     const target = {
@@ -334,26 +313,13 @@ export class Ports extends Resource {
   }
 
   override async update(c: Caller, id: string, body: unknown, ifMatch?: string) {
-    const b = v.resourceBody(
-      body,
-      'port',
-      [
-        'name',
-        'admin_state_up',
-        'mac_address',
-        'fixed_ips',
-        'device_id',
-        'device_owner',
-        'security_groups',
-        'allowed_address_pairs',
-        'port_security_enabled',
-        'binding:host_id',
-        'binding:profile',
-        'binding:vnic_type',
-        'description',
-      ],
-      ['id', 'network_id', 'tenant_id', 'project_id', 'status'],
-    );
+    const b = v.resourceBody(body, 'port', UPDATABLE, [
+      'id',
+      'network_id',
+      'tenant_id',
+      'project_id',
+      'status',
+    ]);
     const { row } = await this.m.forChange(c, 'port', 'update', id, ifMatch, b);
     const patch: Row = {};
     if (b.name !== undefined) patch.name = v.str('name', b.name);
@@ -524,6 +490,23 @@ export class Ports extends Resource {
     for (const r of uniq(routers)) this.changes.router(r);
   }
 }
+
+/** The attributes a port update may set (a create also takes network_id, project_id, tenant_id, tags). */
+const UPDATABLE = [
+  'name',
+  'admin_state_up',
+  'mac_address',
+  'fixed_ips',
+  'device_id',
+  'device_owner',
+  'security_groups',
+  'allowed_address_pairs',
+  'port_security_enabled',
+  'binding:host_id',
+  'binding:profile',
+  'binding:vnic_type',
+  'description',
+];
 
 const VNIC_TYPES = [
   'normal',

@@ -67,10 +67,7 @@ export class Routers extends Resource {
       'distributed',
       'ha',
     ]);
-    const projectId = this.m.owner(c, b);
-    const target = { ...b, project_id: projectId, tenant_id: projectId };
-    this.m.enforce(c, 'create_router', target);
-    this.m.enforceAttrs(c, 'create', 'router', b, target);
+    const { projectId } = this.m.authorizeCreate(c, 'router', b);
     if (b.distributed !== undefined && v.bool('distributed', b.distributed))
       throw badRequest('Distributed routers are not supported');
     if (b.ha !== undefined && v.bool('ha', b.ha)) throw badRequest('HA routers are not supported');

@@ -1,7 +1,7 @@
 /** Security group rules: validation as neutron/db/securitygroups_db.py, no duplicates. */
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../../core/errors.js';
-import { NotFound, badRequest, conflict, invalidAttr } from '../errors.js';
+import { NotFound, conflict, invalidAttr } from '../errors.js';
 import { IP_PROTOCOL_MAP } from '../../../agent/network/ip-protocols.js';
 import { formatCidr, parseCidr } from '../ipam.js';
 import type { Exec, Row } from '../store.js';
@@ -82,8 +82,7 @@ export class SecurityGroupRules extends Resource {
       'project_id',
       'tenant_id',
     ]);
-    if (b.security_group_id === undefined)
-      throw badRequest(`Failed to parse request. Required attribute 'security_group_id' not specified`);
+    v.required(b, 'security_group_id');
     const sgId = v.str('security_group_id', b.security_group_id);
     const sg = await this.store.get('net_security_groups', sgId);
     if (!sg) throw NotFound.security_group(sgId);
@@ -137,8 +136,7 @@ export class SecurityGroupRules extends Resource {
 
   /** neutron/db/securitygroups_db.py _validate_security_group_rule and friends. */
   async validateRule(b: Row): Promise<Row> {
-    if (b.direction === undefined)
-      throw badRequest(`Failed to parse request. Required attribute 'direction' not specified`);
+    v.required(b, 'direction');
     const direction = v.oneOf('direction', b.direction, ['ingress', 'egress']);
     const ethertype = b.ethertype === undefined || b.ethertype === null ? 'IPv4' : normEthertype(b.ethertype);
     let protocol: string | null = null;

@@ -155,10 +155,7 @@ export class SecurityGroups extends Resource {
       'tenant_id',
       'tags',
     ]);
-    const projectId = this.m.owner(c, b);
-    const target = { ...b, project_id: projectId, tenant_id: projectId };
-    this.m.enforce(c, 'create_security_group', target);
-    this.m.enforceAttrs(c, 'create', 'security_group', b, target);
+    const { projectId } = this.m.authorizeCreate(c, 'security_group', b);
     const name = b.name === undefined ? '' : v.str('name', b.name);
     await this.ensureDefaultSg(projectId);
     if (name === 'default')

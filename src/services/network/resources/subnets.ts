@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { bool, int, json } from '../../../core/db/index.js';
 import { ApiError } from '../../../core/errors.js';
-import { NotFound, badRequest, conflict, invalidAttr, invalidInput } from '../errors.js';
+import { badRequest, conflict, invalidAttr, invalidInput } from '../errors.js';
 import {
   cidrsOverlap,
   defaultGateway,
@@ -107,30 +107,20 @@ export class Subnets extends Resource {
       'prefixlen',
       'use_default_subnetpool',
     ]);
-    if (b.network_id === undefined)
-      throw badRequest(`Failed to parse request. Required attribute 'network_id' not specified`);
+    v.required(b, 'network_id');
     const networkId = v.uuid('network_id', b.network_id);
-    const net = await this.m.visibleRow(c, 'network', networkId).catch(() => {
-      throw NotFound.network(networkId);
-    });
-    const projectId = this.m.owner(c, b);
-    const target = {
-      ...b,
-      project_id: projectId,
-      tenant_id: projectId,
+    const net = await this.m.networks.parent(c, networkId);
+    const { projectId } = this.m.authorizeCreate(c, 'subnet', b, {
       'network:project_id': net.project_id,
       'network:tenant_id': net.project_id,
       shared: await this.m.networks.sharedFor(c, net),
-    };
-    this.m.enforce(c, 'create_subnet', target);
-    this.m.enforceAttrs(c, 'create', 'subnet', b, target);
+    });
     if ((b.subnetpool_id ?? null) !== null || b.use_default_subnetpool || b.prefixlen !== undefined)
       throw badRequest('Subnet pools are not supported');
     if ((b.segment_id ?? null) !== null) throw badRequest('Segments are not supported');
     if (b.service_types !== undefined && v.list('service_types', b.service_types).length)
       throw badRequest('Service types are not supported');
-    if (b.ip_version === undefined)
-      throw badRequest(`Failed to parse request. Required attribute 'ip_version' not specified`);
+    v.required(b, 'ip_version');
     const ipVersion = Number(v.oneOf('ip_version', String(b.ip_version), ['4', '6']));
     if (b.cidr === undefined || b.cidr === null)
       throw badRequest('Bad subnets request: a subnetpool must be specified in the absence of a cidr.');
