@@ -43,9 +43,12 @@ const RENAME: Record<string, string> = {
 /** Stackbox's form of an upstream check string (renamed base rules, FieldChecks on the target). */
 export function translate(check: string): string {
   let out = check;
-  for (const [a, b] of Object.entries(RENAME)) out = out.replace(new RegExp(`rule:${a}\\b`, 'g'), `rule:${b}`);
-  return out.replace(/field:([a-z_]+):([a-z_:]+?)=(~?[^\s)]+)/g, (_m, _res: string, attr: string, val: string) =>
-    val.startsWith('~') ? `'True':%(${attr}:is_network)s` : `'${val}':%(${attr})s`,
+  for (const [a, b] of Object.entries(RENAME))
+    out = out.replace(new RegExp(`rule:${a}\\b`, 'g'), `rule:${b}`);
+  return out.replace(
+    /field:([a-z_]+):([a-z_:]+?)=(~?[^\s)]+)/g,
+    (_m, _res: string, attr: string, val: string) =>
+      val.startsWith('~') ? `'True':%(${attr}:is_network)s` : `'${val}':%(${attr})s`,
   );
 }
 
@@ -67,10 +70,10 @@ function constantsByValue(x: Extracted): Map<string, string> {
 /** A check string as TypeScript: a constant, `or(…)` of constants and strings, or a string. */
 function checkExpr(check: string, byValue: Map<string, string>, used: Set<string>): string {
   const whole = byValue.get(check);
-  if (whole) return used.add(whole), whole;
+  if (whole) return (used.add(whole), whole);
   const parts = check.split(' or ');
   const out: { name?: string; text: string }[] = [];
-  for (let i = 0; i < parts.length; ) {
+  for (let i = 0; i < parts.length;) {
     let hit: { name: string; j: number } | undefined;
     for (let j = parts.length; j > i && !hit; j--) {
       const name = byValue.get(parts.slice(i, j).join(' or '));
