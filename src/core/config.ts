@@ -34,6 +34,8 @@ export interface Config {
   adminPassword?: string;
   region: string;
   logLevel: string;
+  /** Log lines: pretty on a terminal and JSON otherwise (auto), or always one of them. */
+  logFormat: 'auto' | 'json' | 'pretty';
   /** Where `stackbox up` writes its clouds.yaml entry; undefined disables writing. */
   cloudsYaml?: string;
   identity: {
@@ -70,6 +72,7 @@ export interface ConfigInput {
   databaseUrl?: string;
   adminPassword?: string;
   logLevel?: string;
+  logFormat?: string;
   cloudsYaml?: string | false;
   policyFile?: string;
   tokenExpiration?: number | string;
@@ -122,6 +125,11 @@ function parseVolumeDriver(v: string): 'auto' | 'file' | 'fake' {
   throw new Error(`unknown volume driver "${v}" (auto, file or fake)`);
 }
 
+function parseLogFormat(v: string): 'auto' | 'json' | 'pretty' {
+  if (v === 'auto' || v === 'json' || v === 'pretty') return v;
+  throw new Error(`unknown log format "${v}" (auto, json or pretty)`);
+}
+
 function parseDriver(v: string): 'auto' | 'qemu' | 'fake' {
   if (v === 'auto' || v === 'qemu' || v === 'fake') return v;
   throw new Error(`unknown compute driver "${v}" (auto, qemu or fake)`);
@@ -160,6 +168,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     adminPassword: input.adminPassword || env.STACKBOX_ADMIN_PASSWORD || undefined,
     region: env.STACKBOX_REGION ?? 'RegionOne',
     logLevel: input.logLevel ?? env.STACKBOX_LOG_LEVEL ?? 'info',
+    logFormat: parseLogFormat(input.logFormat ?? env.STACKBOX_LOG_FORMAT ?? 'auto'),
     cloudsYaml,
     identity: {
       tokenExpirationSeconds: int(input.tokenExpiration ?? env.STACKBOX_TOKEN_EXPIRATION, 3600),

@@ -3,17 +3,8 @@
  * reaches them through `ctx.services.<type>` (never by importing their files).
  */
 import { Readable } from 'node:stream';
-import type { Credentials } from '../../core/auth/policy.js';
+import type { Caller } from '../../core/auth/caller.js';
 import { ApiError } from '../../core/errors.js';
-
-export interface Caller {
-  userId: string;
-  projectId: string;
-  roles: string[];
-  isAdmin: boolean;
-  creds: Credentials;
-  requestId: string;
-}
 
 /** The subset of an image compute reads. */
 export interface ImageInfo {
@@ -53,8 +44,9 @@ export class Images {
     return !!this.mgr;
   }
 
+  /** The image service takes the one Caller (core/auth/caller.ts); compute's has the same shape. */
   private caller(c: Caller) {
-    return { creds: c.creds, isAdmin: c.isAdmin, project: c.projectId };
+    return c;
   }
 
   /** An image the caller can see; undefined when it does not exist or is invisible. */

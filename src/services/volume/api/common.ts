@@ -11,7 +11,7 @@ import {
   type VersionRange,
 } from '../../../core/http/microversion.js';
 import type { VolumeManager } from '../manager/index.js';
-import type { ListQuery } from '../store.js';
+import type { ListQuery } from '../manager/common.js';
 import type { ViewCtx } from '../views.js';
 import type { VolumeDriver } from '../../../agent/volume/driver.js';
 import type { VolumeOptions } from '../manager/common.js';

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../../../core/errors.js';
 import { parseBool } from '../manager/common.js';
-import type { TypeRow } from '../store.js';
+import type { TypeRow } from '../manager/common.js';
 import { typeView } from '../views.js';
 import { bodyOf, caller, params, query, viewCtx, type Api } from './common.js';
 import * as S from './schemas.js';

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { novaLinks } from '../../../core/http/collection.js';
 import { ApiError } from '../../../core/errors.js';
-import type { VolumeRow } from '../store.js';
+import type { VolumeRow } from '../manager/common.js';
 import { volumeSummaryView, volumeView } from '../views.js';
 import { bodyOf, caller, isTrue, listQuery, mv, params, query, viewCtx, type Api } from './common.js';
 import * as S from './schemas.js';
@@ -42,12 +42,7 @@ const RENAME = {
 /** Full views of volume rows (metadata, attachments and types fetched in one query each). */
 export async function renderVolumes(req: FastifyRequest, api: Api, rows: VolumeRow[]) {
   const ctx = viewCtx(req, api);
-  const ids = rows.map((r) => r.id);
-  const [md, atts, types] = await Promise.all([
-    api.mgr.deps.store.metadataFor(ids),
-    api.mgr.deps.store.attachments(ids),
-    api.mgr.deps.store.typesByIds(rows.map((r) => r.volume_type_id)),
-  ]);
+  const { metadata: md, attachments: atts, types } = await api.mgr.volumes.related(rows);
   return rows.map((v) =>
     volumeView(ctx, v, {
       metadata: md.get(v.id) ?? {},

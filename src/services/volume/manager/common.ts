@@ -5,6 +5,9 @@ import type { PolicyEngine } from '../../../core/auth/policy.js';
 import { ApiError } from '../../../core/errors.js';
 import type { VolumeDriver } from '../../../agent/volume/driver.js';
 import type { VolumeStore } from '../store.js';
+
+/** Row and query types the api layer renders and builds (it never touches the store itself). */
+export type { ListQuery, TypeRow, VolumeRow, SnapshotRow, AttachmentRow, TransferRow } from '../store.js';
 import type { Images } from './images.js';
 import type { Worker } from './worker.js';
 

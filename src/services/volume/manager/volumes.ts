@@ -597,6 +597,17 @@ export class Volumes {
     await this.d.store.updateVolume(v.id, { image_metadata: JSON.stringify(cur), updated_at: cinderTime() });
   }
 
+  /** What a volume's view needs beside its row: metadata, attachments, type (one query each for a page). */
+  async related(rows: VolumeRow[]) {
+    const ids = rows.map((r) => r.id);
+    const [metadata, attachments, types] = await Promise.all([
+      this.d.store.metadataFor(ids),
+      this.d.store.attachments(ids),
+      this.d.store.typesByIds(rows.map((r) => r.volume_type_id)),
+    ]);
+    return { metadata, attachments, types };
+  }
+
   /** Wait until a volume leaves `creating`/`extending`/…; resolves with its row (facade for boot from volume). */
   async waitSettled(
     id: string,
