@@ -53,7 +53,7 @@ describe('servers with networks', () => {
     expect(r.json().ports).toEqual([]);
   });
 
-  it('a user port is bound, then unbound (not deleted) on delete; a bad network ends in ERROR', async () => {
+  it('a user port is bound, then unbound (not deleted) on delete; a bad network is a 400 at the API', async () => {
     let r = await c.req('POST', '/networking/v2.0/ports', {
       token: p.token,
       body: { port: { network_id: net, name: 'mine' } },
@@ -66,13 +66,24 @@ describe('servers with networks', () => {
     r = await c.req('GET', `/networking/v2.0/ports/${port}`, { token: p.token });
     expect(r.statusCode).toBe(200);
     expect(r.json().port.device_id).toBe('');
-    const bad = await c.boot(p.token, {
-      name: 'badnet',
-      networks: [{ uuid: '00000000-0000-0000-0000-000000000000' }],
+    // A network that does not exist (or that the project cannot see) is refused before anything is recorded.
+    const before = (await c.nova('GET', '/servers', { token: p.token })).json().servers.length;
+    const bad = await c.nova('POST', '/servers', {
+      token: p.token,
+      body: {
+        server: {
+          name: 'badnet',
+          imageRef: await c.image(),
+          flavorRef: '1',
+          networks: [{ uuid: '00000000-0000-0000-0000-000000000000' }],
+        },
+      },
     });
-    expect(bad.status).toBe('ERROR');
-    expect(bad.fault.message).toContain('Failed to allocate the network(s)');
-    await c.nova('DELETE', `/servers/${bad.id}`, { token: p.token });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().badRequest.message).toContain(
+      'Network 00000000-0000-0000-0000-000000000000 could not be found',
+    );
+    expect((await c.nova('GET', '/servers', { token: p.token })).json().servers.length).toBe(before);
   });
 
   it('attaches and detaches interfaces (os-interface)', async () => {

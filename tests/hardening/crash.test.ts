@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startStackbox, type StackboxProcess } from '../support/process.js';
+import { startStackbox, type StackboxProcess } from '../support/stackbox.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'stackbox-crash-'));
 let sb: StackboxProcess | undefined;

@@ -262,9 +262,11 @@ describe('RBAC matrix', () => {
       const base =
         seg === 'images'
           ? `/image/v2/images/${id}`
-          : seg.startsWith('os-') || seg === 'servers'
-            ? `/compute/v2.1/${seg}/${id}`
-            : `/networking/v2.0/${seg}/${id}`;
+          : seg === 'volumes' || seg === 'snapshots'
+            ? `/volume/v3/${seg}/${id}`
+            : seg.startsWith('os-') || seg === 'servers'
+              ? `/compute/v2.1/${seg}/${id}`
+              : `/networking/v2.0/${seg}/${id}`;
       if (seg === 'os-interface') continue;
       const r = await cloud.req('GET', base, { token: p1.token, headers: MV });
       expect(r.statusCode, `${base} after the attacks`).toBe(200);

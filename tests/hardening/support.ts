@@ -138,10 +138,26 @@ export async function projectResources(
       'server',
     )
   ).server.id as string;
+  const volume = (
+    await ok(req('POST', '/volume/v3/volumes', { volume: { size: 1, name: `vol-${tag}` } }), 'volume')
+  ).volume.id as string;
+  for (let i = 0; i < 100; i++) {
+    const v = await req('GET', `/volume/v3/volumes/${volume}`);
+    if (v.json().volume?.status !== 'creating') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const snapshot = (
+    await ok(
+      req('POST', '/volume/v3/snapshots', { snapshot: { volume_id: volume, name: `snap-${tag}` } }),
+      'snapshot',
+    )
+  ).snapshot.id as string;
   return {
     projectId,
     token,
     ids: {
+      volumes: volume,
+      snapshots: snapshot,
       networks: net,
       subnets: subnet,
       ports: port,
@@ -365,7 +381,7 @@ export function isFault(url: string, r: LightMyRequestResponse, method = 'GET'):
     );
   if (url.startsWith('/image'))
     return typeof b.message === 'string' && typeof b.code === 'string' && /^\d{3} /.test(b.code);
-  if (url.startsWith('/compute')) {
+  if (url.startsWith('/compute') || url.startsWith('/volume')) {
     const keys = Object.keys(b);
     const v = b[keys[0]!];
     return keys.length === 1 && isObj(v) && typeof v.code === 'number' && typeof v.message === 'string';

@@ -61,6 +61,19 @@ export interface NetworkFacade {
     securityGroups?: string[];
   }): Promise<NeutronPort>;
   getPort(portId: string): Promise<NeutronPort | undefined>;
+  /**
+   * Check what a server create names, with the project's rights, before anything is recorded (Nova's
+   * validate_networks): the first problem found, or undefined. `group` is a name or id of a security group.
+   */
+  checkServerRequest(
+    projectId: string,
+    r: { networks: string[]; ports: string[]; securityGroups: string[] },
+  ): Promise<
+    | { kind: 'network'; id: string }
+    | { kind: 'port'; id: string; inUse?: boolean }
+    | { kind: 'group'; id: string }
+    | undefined
+  >;
   listServerPorts(serverId: string): Promise<NeutronPort[]>;
   findPortByNetworkIp(networkId: string, ip: string): Promise<NeutronPort | undefined>;
   bindPort(

@@ -254,7 +254,8 @@ const BASE = imageProperties();
 export function validateImage(obj: unknown): string | undefined {
   if (!typeOk(obj, 'object')) return `${pyRepr(obj)} is not of type 'object'`;
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
-    const s = BASE[k] ?? { type: 'string' };
+    // Own properties only: a key such as `constructor` is a custom property, never Object's prototype.
+    const s = (Object.hasOwn(BASE, k) ? BASE[k] : undefined) ?? { type: 'string' };
     if (k === 'locations') continue; // refused elsewhere
     const e = validateValue(v, s);
     if (e) return e;

@@ -163,6 +163,33 @@ function facade(m: NetworkManager, wiring: Wiring, host: Host, driver: NetworkDr
         throw e;
       }
     },
+    async checkServerRequest(projectId, r) {
+      const c = member(projectId);
+      if (r.securityGroups.length) await m.securityGroups.ensureDefaultSg(projectId);
+      const visible = async (kind: string, id: string) => {
+        try {
+          return await m.visibleRow(c, kind, id);
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 404) return undefined;
+          throw e;
+        }
+      };
+      for (const id of r.networks) if (!(await visible('network', id))) return { kind: 'network', id };
+      for (const id of r.ports) {
+        const p = await visible('port', id);
+        if (!p) return { kind: 'port', id };
+        if (p.device_id) return { kind: 'port', id, inUse: true };
+      }
+      for (const g of r.securityGroups) {
+        try {
+          await m.ports.resolveSgs(projectId, [g], m.store.db);
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 404) return { kind: 'group', id: g };
+          throw e;
+        }
+      }
+      return undefined;
+    },
     async bindPort(portId, o) {
       const port = await getPort(portId);
       if (!port) throw new ApiError(404, `Port ${portId} could not be found.`, 'PortNotFound');

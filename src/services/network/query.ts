@@ -124,20 +124,26 @@ export function columnConds(def: CollectionDef, params: ListParams): Cond[] {
   }
   if (def.tagType) {
     const split = (k: string) => (params.filters[k] ?? []).flatMap((v) => v.split(',')).filter(Boolean);
-    const tagged = (tags: string[]): Cond => ({
-      in: 'id',
-      table: 'net_tags',
-      select: 'resource_id',
-      where: [
-        { eq: 'resource_type', values: [def.tagType!] },
-        { eq: 'tag', values: tags },
-      ],
-    });
-    for (const t of split('tags')) conds.push(tagged([t]));
+    // One subquery whatever the number of tags (a tag filter of a thousand values stays one expression).
+    const tagged = (tags: string[], all = false): Cond => {
+      const uniq = [...new Set(tags)];
+      return {
+        in: 'id',
+        table: 'net_tags',
+        select: 'resource_id',
+        where: [
+          { eq: 'resource_type', values: [def.tagType!] },
+          { eq: 'tag', values: uniq },
+        ],
+        ...(all ? { distinctAtLeast: { col: 'tag', n: uniq.length } } : {}),
+      };
+    };
+    const every = split('tags');
+    if (every.length) conds.push(tagged(every, true));
     const any = split('tags-any');
     if (any.length) conds.push(tagged(any));
     const notAll = split('not-tags');
-    if (notAll.length) conds.push({ or: notAll.map((t) => ({ ...tagged([t]), not: true })) });
+    if (notAll.length) conds.push({ ...tagged(notAll, true), not: true });
     const notAny = split('not-tags-any');
     if (notAny.length) conds.push({ ...tagged(notAny), not: true });
   }

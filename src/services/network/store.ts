@@ -2,7 +2,14 @@
  * The only code that touches the network tables. Rows in, rows out; no policy, no HTTP.
  * Every method takes an optional executor so the manager can run several of them in one transaction.
  */
-import type { Expression, Kysely, SqlBool, Transaction, ExpressionBuilder } from 'kysely';
+import {
+  sql,
+  type Expression,
+  type Kysely,
+  type SqlBool,
+  type Transaction,
+  type ExpressionBuilder,
+} from 'kysely';
 import type { Database } from '../../core/db/index.js';
 import type { AllocationStore } from './ipam.js';
 
@@ -30,7 +37,15 @@ export type Cond =
   | { eq: string; values: readonly (string | number | null)[] }
   | { ne: string; value: string | number }
   | { like: string; pattern: string }
-  | { in: string; table: Table; select: string; where: Cond[]; not?: boolean }
+  | {
+      in: string;
+      table: Table;
+      select: string;
+      where: Cond[];
+      not?: boolean;
+      /** Only values selected by at least this many distinct `col`s (e.g. a resource having all of n tags). */
+      distinctAtLeast?: { col: string; n: number };
+    }
   | { or: Cond[] }
   | { and: Cond[] }
   | { never: true };
@@ -85,12 +100,17 @@ export class NetworkStore {
     if ('and' in c)
       return c.and.length ? eb.and(c.and.map((x) => this.cond(eb, x, prefix))) : (eb.lit(true) as any);
     if ('never' in c) return eb.lit(false) as any;
-    const sub = eb
+    let sub = eb
       .selectFrom(`${c.table} as s`)
       .select(`s.${c.select}` as any)
       .where((e2) =>
         c.where.length ? e2.and(c.where.map((x) => this.cond(e2, x, 's'))) : (e2.lit(true) as any),
       );
+    const d = c.distinctAtLeast;
+    if (d)
+      sub = sub
+        .groupBy(`s.${c.select}` as any)
+        .having(sql`count(distinct ${sql.ref(`s.${d.col}`)})`, '>=', d.n) as typeof sub;
     return eb(col(c.in), c.not ? 'not in' : 'in', sub as any);
   }
 

@@ -14,7 +14,7 @@ export function limitRoutes(app: FastifyInstance, mgr: ComputeManager) {
     }
     req.authorize({});
     const l = await mgr.quotaLimits(projectId);
-    const u = await mgr.usage(projectId, c.userId);
+    const u = await mgr.usage(projectId, undefined, c.userId);
     const v = mv(req);
     const abs: Record<string, number> = {
       maxServerMeta: l.metadata_items!,

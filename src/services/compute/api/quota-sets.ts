@@ -56,7 +56,10 @@ export function quotaRoutes(app: FastifyInstance, mgr: ComputeManager) {
       const project = (req.params as P).project!;
       req.authorize({ project_id: project });
       const l = await mgr.quotaLimits(project);
-      const u = await mgr.usage(project, q1(req, 'user_id') ?? callerOf(req, mgr).userId);
+      // The project's usage (one user's only when asked with user_id), as Nova: an admin looking at another
+      // project sees that project's servers, not its own user's.
+      const userId = q1(req, 'user_id');
+      const u = await mgr.usage(project, userId, userId ?? callerOf(req, mgr).userId);
       const out: Record<string, unknown> = { id: project };
       for (const k of quotaKeys(mv(req))) out[k] = { limit: l[k], in_use: u[k] ?? 0, reserved: 0 };
       return { quota_set: out };

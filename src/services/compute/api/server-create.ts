@@ -19,6 +19,9 @@ import {
 } from './common.js';
 
 /** POST /servers: parse and check Nova's create body, then hand it to the manager. */
+/** Most servers one create request may ask for. */
+const MAX_COUNT = 1000;
+
 export async function createServer(
   req: FastifyRequest,
   reply: FastifyReply,
@@ -142,8 +145,9 @@ export async function createServer(
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0)
       throw bad('User data needs to be valid base 64.');
   }
-  const minCount = intOf(b, 'min_count', { min: 1, allowString: true }) ?? 1;
-  const maxCount = intOf(b, 'max_count', { min: 1, allowString: true }) ?? minCount;
+  // Bounded (Nova's DB integers are 32-bit; more than a thousand servers per request is a mistake, not a plan).
+  const minCount = intOf(b, 'min_count', { min: 1, max: MAX_COUNT, allowString: true }) ?? 1;
+  const maxCount = intOf(b, 'max_count', { min: 1, max: MAX_COUNT, allowString: true }) ?? minCount;
   if (minCount > maxCount) throw bad('min_count must be <= max_count');
   const tags: string[] = [];
   if (b.tags !== undefined) {
@@ -180,6 +184,7 @@ export async function createServer(
   if (networks && networks !== 'none' && networks !== 'auto' && networks.length)
     req.authorize({ project_id: c.projectId }, 'os_compute_api:servers:create:attach_network');
   const hostname = str(b, 'hostname', { min: 1, max: 255 });
+  await mgr.validateRequest(c, networks, sgs);
   const r = await mgr.createServers(c, {
     name,
     imageRef,

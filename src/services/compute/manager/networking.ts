@@ -102,6 +102,38 @@ export class Networking extends Tasks {
   }
 
   /** The server's addresses as the network service sees them (fixed and floating), tagged with port ids. */
+  /**
+   * What a server create names — networks, ports, security groups — checked with the project's rights before
+   * anything is recorded, as Nova's validate_networks: another project's network or port, a port in use or a
+   * group that does not exist is the caller's error now, not a server in ERROR later.
+   */
+  async validateRequest(
+    c: Caller,
+    networks: RequestedNetwork[] | 'auto' | 'none' | undefined,
+    securityGroups: string[],
+  ): Promise<void> {
+    const api = this.networks.api;
+    if (!api) return;
+    const list = Array.isArray(networks) ? networks : [];
+    const problem = await api.checkServerRequest(c.projectId, {
+      networks: list.filter((n) => n.uuid && !n.port).map((n) => n.uuid!),
+      ports: list.filter((n) => n.port).map((n) => n.port!),
+      securityGroups: networks === 'none' ? [] : securityGroups,
+    });
+    if (!problem) return;
+    if (problem.kind === 'network')
+      throw new ApiError(400, `Network ${problem.id} could not be found.`, 'badRequest');
+    if (problem.kind === 'port')
+      throw problem.inUse
+        ? new ApiError(409, `Port ${problem.id} is still in use.`, 'conflictingRequest')
+        : new ApiError(400, `Port id ${problem.id} could not be found.`, 'badRequest');
+    throw new ApiError(
+      400,
+      `Security group ${problem.id} not found for project ${c.projectId}.`,
+      'badRequest',
+    );
+  }
+
   async addressesFromNetwork(
     serverId: string,
     ports?: { id: string; created: boolean }[],

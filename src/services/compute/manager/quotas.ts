@@ -49,14 +49,18 @@ export class Quotas extends InstanceActions {
   }
 
   /** What a project (and a user's key pairs) uses, per quota resource. */
-  async usage(projectId: string, userId?: string): Promise<Record<string, number>> {
+  /**
+   * Usage of a project (of one user in it when `userId` is given, Nova's per-user quotas); key pairs are a
+   * user's, counted for `keypairUser` (the caller, unless a user is named).
+   */
+  async usage(projectId: string, userId?: string, keypairUser = userId): Promise<Record<string, number>> {
     const u = await this.store.projectUsage(projectId, userId);
     return {
       instances: u.instances,
       cores: u.cores,
       ram: u.ram,
       server_groups: await this.store.countServerGroups(projectId),
-      key_pairs: userId ? await this.store.countKeypairs(userId) : 0,
+      key_pairs: keypairUser ? await this.store.countKeypairs(keypairUser) : 0,
     };
   }
 

@@ -62,18 +62,21 @@ export class ServerStore extends FlavorStore {
     if (o.powerState !== undefined) k = k.where('power_state', '=', o.powerState);
     if (o.locked !== undefined) k = k.where('locked', '=', o.locked);
     // The server has a tag among `any` (Nova's tags / tags-any / not-tags / not-tags-any).
-    const hasTag = (eb: any, any: string[]) =>
-      eb.exists(
-        eb
-          .selectFrom('compute_server_tag')
-          .select('tag')
-          .whereRef('compute_server_tag.server_id', '=', 'compute_server.id')
-          .where('tag', 'in', any),
-      );
-    for (const t of o.tags) k = k.where((eb) => hasTag(eb, [t]));
-    if (o.tagsAny.length) k = k.where((eb) => hasTag(eb, o.tagsAny));
-    if (o.notTags.length) k = k.where((eb) => eb.not(eb.and(o.notTags.map((t) => hasTag(eb, [t])))));
-    if (o.notTagsAny.length) k = k.where((eb) => eb.not(hasTag(eb, o.notTagsAny)));
+    // One subquery whatever the number of tags: "has all of them" counts the distinct matches.
+    const hasTags = (eb: any, tags: string[], all: boolean) => {
+      const uniq = [...new Set(tags)];
+      let q = eb
+        .selectFrom('compute_server_tag')
+        .select('server_id')
+        .whereRef('compute_server_tag.server_id', '=', 'compute_server.id')
+        .where('tag', 'in', uniq);
+      if (all) q = q.groupBy('server_id').having(sql`count(distinct tag)`, '>=', uniq.length);
+      return eb.exists(q);
+    };
+    if (o.tags.length) k = k.where((eb) => hasTags(eb, o.tags, true));
+    if (o.tagsAny.length) k = k.where((eb) => hasTags(eb, o.tagsAny, false));
+    if (o.notTags.length) k = k.where((eb) => eb.not(hasTags(eb, o.notTags, true)));
+    if (o.notTagsAny.length) k = k.where((eb) => eb.not(hasTags(eb, o.notTagsAny, false)));
     const m = o.after;
     if (m) {
       const mv = (m as unknown as Record<string, unknown>)[o.sort];

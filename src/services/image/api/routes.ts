@@ -1,4 +1,6 @@
 /** Glance v2 routes (glance/api/v2/router.py): parse, call the manager, render Glance's views. */
+import { parseJsonBody } from '../../../core/http/json.js';
+import { LIMITS } from '../../../core/http/limits.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { callerOf, type Caller } from '../../../core/auth/caller.js';
@@ -21,7 +23,8 @@ declare module 'fastify' {
 export const DISCOVERY_RULE = 'image:discovery';
 /** Import methods offered (web-download needs allowed hosts, none are configured). */
 export const IMPORT_METHODS = ['glance-direct'];
-const JSON_LIMIT = 1 << 20;
+/** JSON bodies: the same limit as every service (oslo.middleware's max_request_body_size). */
+const JSON_LIMIT = LIMITS.jsonBody;
 
 type P = Record<string, string>;
 const params = (req: FastifyRequest) => req.params as P;
@@ -50,6 +53,9 @@ export function imageRoutes(app: FastifyInstance, mgr: ImageManager, policy: Pol
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (req, payload, done) => {
     if (req.routeOptions.config?.imageData) return done(null, payload);
+    // A declared size over the limit is refused before a byte is read.
+    if (Number(req.headers['content-length'] ?? 0) > JSON_LIMIT)
+      return done(new ApiError(413, 'Request is too large.', undefined, { connection: 'close' }), undefined);
     const chunks: Buffer[] = [];
     let n = 0;
     let failed = false;
@@ -72,9 +78,11 @@ export function imageRoutes(app: FastifyInstance, mgr: ImageManager, policy: Pol
       const text = Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return done(null, undefined);
       try {
-        done(null, JSON.parse(text));
-      } catch {
-        done(badRequest('Malformed JSON in request body.'), undefined);
+        done(null, parseJsonBody(text));
+      } catch (e) {
+        // Glance's own words for JSON that does not parse; the shape limits keep theirs.
+        const msg = (e as Error).message;
+        done(badRequest(msg.includes('not valid JSON') ? 'Malformed JSON in request body.' : msg), undefined);
       }
     });
   });

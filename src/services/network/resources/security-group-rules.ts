@@ -98,6 +98,12 @@ export class SecurityGroupRules extends Resource {
       throw NotFound.security_group(sgId);
     this.m.enforce(c, 'create_security_group_rule', target);
     const rule = await this.validateRule(b);
+    // The remote group is looked up with the caller's rights, as Neutron does: another project's group is a 404.
+    if (rule.remote_group_id) {
+      const rg = await this.store.get('net_security_groups', String(rule.remote_group_id));
+      if (!rg || !this.m.allowed(c, 'get_security_group', { ...rg, tenant_id: rg.project_id, shared: false }))
+        throw NotFound.security_group(String(rule.remote_group_id));
+    }
     const id = randomUUID();
     const ts = now();
     await this.store.tx(async (trx) => {

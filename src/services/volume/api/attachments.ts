@@ -78,7 +78,8 @@ export function attachmentRoutes(app: FastifyInstance, api: Api): void {
     async (req, reply) => {
       requireVersion(req, 44);
       const b = req.body as Record<string, unknown> | undefined;
-      if (!b || !('os-complete' in b)) throw new ApiError(400, 'There is no such action.', 'badRequest');
+      if (!b || typeof b !== 'object' || !('os-complete' in b))
+        throw new ApiError(400, 'There is no such action.', 'badRequest');
       await mgr.attachments.complete(caller(req, api.policy), id(req));
       return reply.code(204).send();
     },

@@ -21,9 +21,11 @@ export function quotaRoutes(app: FastifyInstance, api: Api): void {
   app.get(
     '/os-quota-sets/:target_project_id/defaults',
     { config: { policy: 'volume_extension:quotas:show' } },
-    async (req) => ({
-      quota_set: { id: pid(req), ...(await quotas.defaults()) },
-    }),
+    async (req) => {
+      // Cinder authorizes the defaults against the project named in the path, like the quotas themselves.
+      req.authorize({ project_id: pid(req) });
+      return { quota_set: { id: pid(req), ...(await quotas.defaults()) } };
+    },
   );
   app.put(
     '/os-quota-sets/:target_project_id',

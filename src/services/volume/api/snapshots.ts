@@ -117,7 +117,9 @@ export function snapshotRoutes(app: FastifyInstance, api: Api): void {
     '/snapshots/:snapshot_id/action',
     { config: { policy: 'volume:update_snapshot' } },
     async (req, reply) => {
-      const b = req.body as Record<string, any> | undefined;
+      const raw = req.body;
+      const b = (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : undefined) as
+        Record<string, any> | undefined;
       const c = caller(req, api.policy);
       if (b && 'os-reset_status' in b)
         await mgr.snapshots.resetStatus(c, id(req), b['os-reset_status']?.status);
