@@ -20,6 +20,7 @@ import { networkService, type NetworkFacade } from './services/network/index.js'
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeService } from './services/compute/index.js';
+import { objectService } from './services/object/index.js';
 import { selectComputeDriver } from './agent/compute/select.js';
 
 /** The services mounted beside identity. Each new service adds itself here. */
@@ -27,6 +28,7 @@ export function defaultServices(): ServiceModule[] {
   return [
     imageService(),
     networkService(),
+    objectService(),
     computeService({
       driver: (ctx) => {
         const { driver, reason } = selectComputeDriver(ctx.config.computeDriver, ctx);
@@ -78,7 +80,7 @@ export async function createServer(
       ...services.map((s) => ({
         type: s.type,
         name: s.catalog.name,
-        url: `${config.publicUrl}${s.catalog.path}`,
+        url: `${config.publicUrl}${s.catalog.path}${s.catalog.suffix ?? ''}`,
       })),
     ],
   });

@@ -33,8 +33,12 @@ export interface ServiceContext {
 export interface ServiceModule {
   /** OpenStack service type, e.g. `image`; also the name of its migrations set. */
   type: string;
-  /** Catalog entry: service name and the path under the public URL (DevStack style, e.g. `/image`). */
-  catalog: { name: string; path: string };
+  /**
+   * Catalog entry: service name and the path under the public URL (DevStack style, e.g. `/image`), and an
+   * optional suffix appended to the endpoint URL, where Keystone's `$(project_id)s` is substituted per token
+   * (Swift's `/AUTH_$(project_id)s`).
+   */
+  catalog: { name: string; path: string; suffix?: string };
   migrations: ServiceMigrations;
   policies: PolicyRule[];
   /** Mount routes (the module uses `app.register(plugin, { prefix })` itself) and return its facade. */
