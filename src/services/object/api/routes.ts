@@ -39,7 +39,16 @@ export function renderError(err: unknown, req: FastifyRequest, reply: FastifyRep
 
 export function swiftRoutes(scope: FastifyInstance, s: Services, tokens: TokenValidator): void {
   const prefix = scope.prefix;
-  scope.faultScopes.push({ prefix, faults: (e) => renderFault(e).body });
+  scope.faultScopes.push({
+    prefix,
+    faults: (e) => renderFault(e).body,
+    frameworkError: (err, req, reply) =>
+      renderError(
+        err.code === 'FST_ERR_BAD_URL' ? swiftText(412, 'Invalid UTF8 or contains NULL') : swiftError(400),
+        req,
+        reply,
+      ),
+  });
   scope.setErrorHandler((err, req, reply) => renderError(err, req, reply));
   scope.setNotFoundHandler((req, reply) => renderError(swiftError(404), req, reply));
 

@@ -1,0 +1,572 @@
+/** The object store (Swift v1) in-process: accounts, containers, objects, listings, ACLs, bad input. */
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCloud, type TestCloud } from '../support/cloud.js';
+
+let cloud: TestCloud;
+let alice: { projectId: string; userId: string; token: string };
+let bob: { projectId: string; userId: string; token: string };
+let reader: { token: string };
+let A: string;
+const md5 = (b: string | Buffer) => createHash('md5').update(b).digest('hex');
+
+type Opts = { token?: string; body?: string | Buffer; headers?: Record<string, string> };
+const sw = (method: string, path: string, o: Opts = {}) =>
+  cloud.req(method, `/object-store/v1/${path}`, {
+    token: o.token,
+    body: o.body,
+    headers: {
+      ...(o.body !== undefined && !o.headers?.['content-type']
+        ? { 'content-type': 'application/octet-stream' }
+        : {}),
+      ...o.headers,
+    },
+  });
+const as = (token: string) => ({
+  req: (method: string, path: string, o: Omit<Opts, 'token'> = {}) => sw(method, path, { ...o, token }),
+});
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  alice = await cloud.projectUser('alice-project', 'alice');
+  bob = await cloud.projectUser('bob-project', 'bob');
+  const r = await cloud.req('POST', '/identity/v3/users', {
+    token: cloud.adminToken,
+    body: { user: { name: 'carol', password: 'carol-pw', default_project_id: alice.projectId } },
+  });
+  const carolId = (r.json() as { user: { id: string } }).user.id;
+  const roles = (
+    await cloud.req('GET', '/identity/v3/roles?name=reader', { token: cloud.adminToken })
+  ).json() as {
+    roles: { id: string }[];
+  };
+  await cloud.req(
+    'PUT',
+    `/identity/v3/projects/${alice.projectId}/users/${carolId}/roles/${roles.roles[0]!.id}`,
+    {
+      token: cloud.adminToken,
+    },
+  );
+  reader = { token: await cloud.token('carol', 'carol-pw', 'alice-project') };
+  A = `AUTH_${alice.projectId}`;
+});
+afterAll(async () => {
+  await cloud?.close();
+});
+
+describe('catalog and info', () => {
+  it('the catalog has object-store at /object-store/v1/AUTH_<project>', async () => {
+    const r = await cloud.req('GET', '/identity/v3/auth/catalog', { token: alice.token });
+    const svc = (
+      r.json() as { catalog: { type: string; name: string; endpoints: { url: string }[] }[] }
+    ).catalog.find((s) => s.type === 'object-store')!;
+    expect(svc.name).toBe('swift');
+    expect(svc.endpoints[0]!.url).toBe(`http://localhost/object-store/v1/AUTH_${alice.projectId}`);
+  });
+  it('/info without a token', async () => {
+    for (const url of ['/object-store/info', '/info']) {
+      const r = await cloud.req('GET', url);
+      expect(r.statusCode).toBe(200);
+      const doc = r.json() as { swift: { max_file_size: number; container_listing_limit: number } };
+      expect(doc.swift.max_file_size).toBe(5368709122);
+      expect(doc.swift.container_listing_limit).toBe(10000);
+    }
+  });
+});
+
+describe('account, container and object CRUD', () => {
+  it('an account is there before its first container (autocreate)', async () => {
+    const r = await sw('HEAD', A, { token: alice.token });
+    expect(r.statusCode).toBe(204);
+    expect(r.headers['x-account-container-count']).toBe('0');
+    expect(r.headers['x-account-bytes-used']).toBe('0');
+    const l = await sw('GET', A, { token: alice.token });
+    expect(l.statusCode).toBe(204);
+  });
+  it('container create (201), again (202), head, metadata', async () => {
+    let r = await sw('PUT', `${A}/c1`, { token: alice.token, headers: { 'x-container-meta-color': 'blue' } });
+    expect(r.statusCode).toBe(201);
+    r = await sw('PUT', `${A}/c1`, { token: alice.token });
+    expect(r.statusCode).toBe(202);
+    r = await sw('HEAD', `${A}/c1`, { token: alice.token });
+    expect(r.statusCode).toBe(204);
+    expect(r.headers['x-container-meta-color']).toBe('blue');
+    expect(r.headers['x-container-object-count']).toBe('0');
+    expect(r.headers['x-storage-policy']).toBe('Policy-0');
+    r = await sw('POST', `${A}/c1`, {
+      token: alice.token,
+      headers: { 'x-container-meta-color': '', 'x-container-meta-size': 'L' },
+    });
+    expect(r.statusCode).toBe(204);
+    r = await sw('HEAD', `${A}/c1`, { token: alice.token });
+    expect(r.headers['x-container-meta-color']).toBeUndefined();
+    expect(r.headers['x-container-meta-size']).toBe('L');
+  });
+  it('object put/get/head/post/delete with metadata and counts', async () => {
+    const body = 'hello world';
+    let r = await sw('PUT', `${A}/c1/dir/hello.txt`, {
+      token: alice.token,
+      body,
+      headers: { 'content-type': 'text/plain', 'x-object-meta-mood': 'happy', etag: md5(body) },
+    });
+    expect(r.statusCode).toBe(201);
+    expect(r.headers.etag).toBe(md5(body));
+    r = await sw('GET', `${A}/c1/dir/hello.txt`, { token: alice.token });
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toBe(body);
+    expect(r.headers['content-type']).toBe('text/plain');
+    expect(r.headers['x-object-meta-mood']).toBe('happy');
+    expect(r.headers['content-length']).toBe(String(body.length));
+    expect(r.headers['accept-ranges']).toBe('bytes');
+    r = await sw('HEAD', `${A}/c1/dir/hello.txt`, { token: alice.token });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-length']).toBe(String(body.length));
+    expect(r.body).toBe('');
+    r = await sw('POST', `${A}/c1/dir/hello.txt`, {
+      token: alice.token,
+      headers: { 'x-object-meta-other': 'x' },
+    });
+    expect(r.statusCode).toBe(202);
+    r = await sw('HEAD', `${A}/c1/dir/hello.txt`, { token: alice.token });
+    expect(r.headers['x-object-meta-mood']).toBeUndefined();
+    expect(r.headers['x-object-meta-other']).toBe('x');
+    r = await sw('HEAD', `${A}/c1`, { token: alice.token });
+    expect(r.headers['x-container-object-count']).toBe('1');
+    expect(r.headers['x-container-bytes-used']).toBe(String(body.length));
+    r = await sw('HEAD', A, { token: alice.token });
+    expect(r.headers['x-account-object-count']).toBe('1');
+    expect(r.headers['x-account-container-count']).toBe('1');
+    // overwrite: counts stay exact
+    r = await sw('PUT', `${A}/c1/dir/hello.txt`, { token: alice.token, body: 'hi' });
+    expect(r.statusCode).toBe(201);
+    r = await sw('HEAD', `${A}/c1`, { token: alice.token });
+    expect(r.headers['x-container-object-count']).toBe('1');
+    expect(r.headers['x-container-bytes-used']).toBe('2');
+  });
+  it('a JSON object body streams raw (no JSON parsing, no JSON size limit)', async () => {
+    const big = JSON.stringify({ data: 'x'.repeat(200_000) });
+    let r = await sw('PUT', `${A}/c1/doc.json`, {
+      token: alice.token,
+      body: big,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(r.statusCode).toBe(201);
+    r = await sw('PUT', `${A}/c1/bad.json`, {
+      token: alice.token,
+      body: '{not json',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(r.statusCode).toBe(201);
+    r = await sw('GET', `${A}/c1/doc.json`, { token: alice.token });
+    expect(r.headers['content-type']).toBe('application/json');
+    expect(r.body).toBe(big);
+  });
+  it('Content-Type is guessed from the name when missing', async () => {
+    await cloud.req('PUT', `/object-store/v1/${A}/c1/pic.png`, { token: alice.token, body: 'png' });
+    const r = await sw('HEAD', `${A}/c1/pic.png`, { token: alice.token });
+    expect(r.headers['content-type']).toBe('image/png');
+  });
+  it('ETag mismatch is 422 and nothing is written', async () => {
+    const r = await sw('PUT', `${A}/c1/bad-etag`, {
+      token: alice.token,
+      body: 'abc',
+      headers: { etag: md5('abd') },
+    });
+    expect(r.statusCode).toBe(422);
+    expect((await sw('HEAD', `${A}/c1/bad-etag`, { token: alice.token })).statusCode).toBe(404);
+  });
+  it('409 deleting a non-empty container, 204 once empty, 404 after', async () => {
+    await sw('PUT', `${A}/c-del`, { token: alice.token });
+    await sw('PUT', `${A}/c-del/o`, { token: alice.token, body: 'x' });
+    let r = await sw('DELETE', `${A}/c-del`, { token: alice.token });
+    expect(r.statusCode).toBe(409);
+    expect(r.body).toBe(
+      '<html><h1>Conflict</h1><p>There was a conflict when trying to complete your request.</p></html>',
+    );
+    expect((await sw('DELETE', `${A}/c-del/o`, { token: alice.token })).statusCode).toBe(204);
+    expect((await sw('DELETE', `${A}/c-del/o`, { token: alice.token })).statusCode).toBe(404);
+    expect((await sw('DELETE', `${A}/c-del`, { token: alice.token })).statusCode).toBe(204);
+    r = await sw('DELETE', `${A}/c-del`, { token: alice.token });
+    expect(r.statusCode).toBe(404);
+    expect(r.body).toBe('<html><h1>Not Found</h1><p>The resource could not be found.</p></html>');
+  });
+  it('PUT into a missing container is 404', async () => {
+    expect((await sw('PUT', `${A}/nope/o`, { token: alice.token, body: 'x' })).statusCode).toBe(404);
+  });
+});
+
+describe('listings', () => {
+  const names = ['a', 'b/1', 'b/2', 'b/3/x', 'c', 'd.txt', 'ü'];
+  beforeAll(async () => {
+    await sw('PUT', `${A}/list`, { token: alice.token });
+    for (const n of names)
+      await sw('PUT', `${A}/list/${encodeURIComponent(n)}`, { token: alice.token, body: n });
+  });
+  const plain = async (q: string) => {
+    const r = await sw('GET', `${A}/list?${q}`, { token: alice.token });
+    return r.statusCode === 204 ? [] : r.body.split('\n').filter(Boolean);
+  };
+  it('plain, sorted by bytes', async () => {
+    expect(await plain('')).toEqual(names);
+  });
+  it('prefix, delimiter, marker, end_marker, limit, reverse', async () => {
+    expect(await plain('prefix=b/')).toEqual(['b/1', 'b/2', 'b/3/x']);
+    expect(await plain('delimiter=/')).toEqual(['a', 'b/', 'c', 'd.txt', 'ü']);
+    expect(await plain('prefix=b/&delimiter=/')).toEqual(['b/1', 'b/2', 'b/3/']);
+    expect(await plain('marker=b/2')).toEqual(['b/3/x', 'c', 'd.txt', 'ü']);
+    expect(await plain('end_marker=b/2')).toEqual(['a', 'b/1']);
+    expect(await plain('limit=2')).toEqual(['a', 'b/1']);
+    expect(await plain('reverse=true')).toEqual([...names].reverse());
+    expect(await plain('reverse=true&marker=c&limit=2')).toEqual(['b/3/x', 'b/2']);
+    expect(await plain('reverse=true&delimiter=/')).toEqual(['ü', 'd.txt', 'c', 'b/', 'a']);
+    expect(await plain('delimiter=/&marker=b/')).toEqual(['c', 'd.txt', 'ü']);
+    expect(await plain('prefix=zz')).toEqual([]);
+  });
+  it('json and xml', async () => {
+    let r = await sw('GET', `${A}/list?format=json&limit=1`, { token: alice.token });
+    expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+    const [o] = r.json() as {
+      name: string;
+      hash: string;
+      bytes: number;
+      content_type: string;
+      last_modified: string;
+    }[];
+    expect(o).toMatchObject({
+      name: 'a',
+      hash: md5('a'),
+      bytes: 1,
+      content_type: 'application/octet-stream',
+    });
+    expect(o!.last_modified).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+    r = await sw('GET', `${A}/list?format=json&delimiter=/&prefix=b/`, { token: alice.token });
+    expect((r.json() as unknown[])[2]).toEqual({ subdir: 'b/3/' });
+    r = await sw('GET', `${A}/list?limit=1`, { token: alice.token, headers: { accept: 'application/xml' } });
+    expect(r.body).toContain(
+      '<?xml version="1.0" encoding="UTF-8"?>\n<container name="list"><object><name>a</name>',
+    );
+    r = await sw('GET', `${A}?format=json`, { token: alice.token });
+    const cs = r.json() as { name: string; count: number; bytes: number }[];
+    expect(cs.find((c) => c.name === 'list')).toMatchObject({ count: names.length });
+    r = await sw('GET', `${A}/list?format=json&prefix=zz`, { token: alice.token });
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toBe('[]');
+  });
+  it('limit above 10000 is 412', async () => {
+    const r = await sw('GET', `${A}/list?limit=10001`, { token: alice.token });
+    expect(r.statusCode).toBe(412);
+    expect(r.body).toBe('Maximum limit is 10000');
+  });
+});
+
+describe('ranges and conditions', () => {
+  const data = '0123456789abcdefghij';
+  let etag: string;
+  let lastModified: string;
+  beforeAll(async () => {
+    await sw('PUT', `${A}/rc`, { token: alice.token });
+    const r = await sw('PUT', `${A}/rc/o`, {
+      token: alice.token,
+      body: data,
+      headers: { 'content-type': 'text/plain' },
+    });
+    etag = String(r.headers.etag);
+    lastModified = String(r.headers['last-modified']);
+  });
+  const get = (headers: Record<string, string>) => sw('GET', `${A}/rc/o`, { token: alice.token, headers });
+  it('single ranges', async () => {
+    let r = await get({ range: 'bytes=2-5' });
+    expect(r.statusCode).toBe(206);
+    expect(r.body).toBe('2345');
+    expect(r.headers['content-range']).toBe('bytes 2-5/20');
+    r = await get({ range: 'bytes=-3' });
+    expect(r.body).toBe('hij');
+    r = await get({ range: 'bytes=15-' });
+    expect(r.body).toBe('fghij');
+    r = await get({ range: 'bytes=30-40' });
+    expect(r.statusCode).toBe(416);
+    expect(r.headers['content-range']).toBe('bytes */20');
+    r = await get({ range: 'bytes=x' });
+    expect(r.statusCode).toBe(200);
+  });
+  it('multiple ranges are multipart/byteranges', async () => {
+    const r = await get({ range: 'bytes=0-1,5-6' });
+    expect(r.statusCode).toBe(206);
+    const ct = String(r.headers['content-type']);
+    expect(ct).toMatch(/^multipart\/byteranges;boundary=/);
+    const b = ct.split('boundary=')[1];
+    expect(r.body).toBe(
+      `--${b}\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/20\r\n\r\n01\r\n--${b}\r\nContent-Type: text/plain\r\nContent-Range: bytes 5-6/20\r\n\r\n56\r\n--${b}--`,
+    );
+    expect(r.headers['content-length']).toBe(String(Buffer.byteLength(r.body)));
+  });
+  it('If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since', async () => {
+    expect((await get({ 'if-match': etag })).statusCode).toBe(200);
+    expect((await get({ 'if-match': `"${etag}"` })).statusCode).toBe(200);
+    expect((await get({ 'if-match': 'nope' })).statusCode).toBe(412);
+    expect((await get({ 'if-none-match': etag })).statusCode).toBe(304);
+    expect((await get({ 'if-none-match': '*' })).statusCode).toBe(304);
+    expect((await get({ 'if-none-match': 'other' })).statusCode).toBe(200);
+    expect((await get({ 'if-modified-since': lastModified })).statusCode).toBe(304);
+    expect((await get({ 'if-modified-since': 'Thu, 01 Jan 2015 00:00:00 GMT' })).statusCode).toBe(200);
+    expect((await get({ 'if-unmodified-since': 'Thu, 01 Jan 2015 00:00:00 GMT' })).statusCode).toBe(412);
+    expect((await get({ 'if-unmodified-since': lastModified })).statusCode).toBe(200);
+  });
+  it('PUT with If-None-Match: * is 412 when the object exists', async () => {
+    let r = await sw('PUT', `${A}/rc/o`, {
+      token: alice.token,
+      body: 'x',
+      headers: { 'if-none-match': '*' },
+    });
+    expect(r.statusCode).toBe(412);
+    r = await sw('PUT', `${A}/rc/new`, { token: alice.token, body: 'x', headers: { 'if-none-match': '*' } });
+    expect(r.statusCode).toBe(201);
+    r = await sw('PUT', `${A}/rc/new2`, {
+      token: alice.token,
+      body: 'x',
+      headers: { 'if-none-match': 'abc' },
+    });
+    expect(r.statusCode).toBe(400);
+    expect((await get({})).body).toBe(data);
+  });
+});
+
+describe('copy and expiry', () => {
+  beforeAll(async () => {
+    await sw('PUT', `${A}/cp`, { token: alice.token });
+    await sw('PUT', `${A}/cp/src`, {
+      token: alice.token,
+      body: 'source data',
+      headers: { 'content-type': 'text/x-src', 'x-object-meta-a': '1' },
+    });
+  });
+  it('PUT with X-Copy-From keeps the metadata and adds the new', async () => {
+    const r = await sw('PUT', `${A}/cp/dst`, {
+      token: alice.token,
+      headers: { 'x-copy-from': '/cp/src', 'content-length': '0', 'x-object-meta-b': '2' },
+    });
+    expect(r.statusCode).toBe(201);
+    expect(r.headers['x-copied-from']).toBe('cp/src');
+    const g = await sw('GET', `${A}/cp/dst`, { token: alice.token });
+    expect(g.body).toBe('source data');
+    expect(g.headers['x-object-meta-a']).toBe('1');
+    expect(g.headers['x-object-meta-b']).toBe('2');
+    expect(g.headers['content-type']).toBe('text/x-src');
+  });
+  it('COPY verb with Destination', async () => {
+    let r = await sw('COPY', `${A}/cp/src`, {
+      token: alice.token,
+      headers: { destination: 'cp/dst2', 'x-fresh-metadata': 'true' },
+    });
+    expect(r.statusCode).toBe(201);
+    r = await sw('GET', `${A}/cp/dst2`, { token: alice.token });
+    expect(r.body).toBe('source data');
+    expect(r.headers['x-object-meta-a']).toBeUndefined();
+    r = await sw('COPY', `${A}/cp/src`, { token: alice.token, headers: { destination: 'nodest' } });
+    expect(r.statusCode).toBe(412);
+    r = await sw('COPY', `${A}/cp/missing`, { token: alice.token, headers: { destination: 'cp/x' } });
+    expect(r.statusCode).toBe(404);
+  });
+  it('X-Delete-After expires the object; bad values are 400', async () => {
+    let r = await sw('PUT', `${A}/cp/short`, {
+      token: alice.token,
+      body: 'x',
+      headers: { 'x-delete-after': '1' },
+    });
+    expect(r.statusCode).toBe(201);
+    r = await sw('HEAD', `${A}/cp/short`, { token: alice.token });
+    expect(r.statusCode).toBe(200);
+    expect(Number(r.headers['x-delete-at'])).toBeGreaterThan(Date.now() / 1000 - 1);
+    await new Promise((res) => setTimeout(res, 2100));
+    expect((await sw('GET', `${A}/cp/short`, { token: alice.token })).statusCode).toBe(404);
+    r = await sw('PUT', `${A}/cp/x`, {
+      token: alice.token,
+      body: 'x',
+      headers: { 'x-delete-after': 'soon' },
+    });
+    expect(r.statusCode).toBe(400);
+    expect(r.body).toBe('Non-integer X-Delete-After');
+    r = await sw('PUT', `${A}/cp/x`, { token: alice.token, body: 'x', headers: { 'x-delete-at': '1000' } });
+    expect(r.statusCode).toBe(400);
+    expect(r.body).toBe('X-Delete-At in past');
+  });
+});
+
+describe('bad input: nothing is written', () => {
+  beforeAll(async () => {
+    await sw('PUT', `${A}/bad`, { token: alice.token });
+  });
+  const count = async () =>
+    (await sw('HEAD', `${A}/bad`, { token: alice.token })).headers['x-container-object-count'];
+  it('NUL in a name is 412', async () => {
+    const r = await sw('PUT', `${A}/bad/a%00b`, { token: alice.token, body: 'x' });
+    expect(r.statusCode).toBe(412);
+    expect(r.body).toBe('Invalid UTF8 or contains NULL');
+  });
+  it('invalid UTF-8 in a name is 412', async () => {
+    const r = await sw('PUT', `${A}/bad/a%FFb`, { token: alice.token, body: 'x' });
+    expect(r.statusCode).toBe(412);
+  });
+  it('object names over 1024 bytes are 400', async () => {
+    let r = await sw('PUT', `${A}/bad/${'x'.repeat(1025)}`, { token: alice.token, body: 'x' });
+    expect(r.statusCode).toBe(400);
+    expect(r.body).toBe('Object name length of 1025 longer than 1024');
+    r = await sw('PUT', `${A}/bad/${'é'.repeat(513)}`, { token: alice.token, body: 'x' });
+    expect(r.statusCode).toBe(400);
+    r = await sw('PUT', `${A}/bad/${'x'.repeat(1024)}`, { token: alice.token, body: 'x' });
+    expect(r.statusCode).toBe(201);
+    expect((await sw('DELETE', `${A}/bad/${'x'.repeat(1024)}`, { token: alice.token })).statusCode).toBe(204);
+  });
+  it('container names over 256 bytes are 400', async () => {
+    const r = await sw('PUT', `${A}/${'c'.repeat(257)}`, { token: alice.token });
+    expect(r.statusCode).toBe(400);
+    expect(r.body).toBe('Container name length of 257 longer than 256');
+  });
+  it('metadata beyond the limits is 400', async () => {
+    const cases: [Record<string, string>, string][] = [
+      [
+        { ['x-object-meta-' + 'k'.repeat(129)]: 'v' },
+        `Metadata name too long: x-object-meta-${'k'.repeat(129)}`,
+      ],
+      [{ 'x-object-meta-k': 'v'.repeat(257) }, 'Metadata value longer than 256: x-object-meta-k'],
+      [
+        Object.fromEntries(Array.from({ length: 91 }, (_, i) => [`x-object-meta-k${i}`, 'v'])),
+        'Too many metadata items; max 90',
+      ],
+      [
+        Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`x-object-meta-k${i}`, 'v'.repeat(250)])),
+        'Total metadata too large; max 4096',
+      ],
+    ];
+    for (const [headers, text] of cases) {
+      const r = await sw('PUT', `${A}/bad/meta`, { token: alice.token, body: 'x', headers });
+      expect(r.statusCode).toBe(400);
+      expect(r.body).toBe(text);
+    }
+    const r = await sw('POST', `${A}/bad`, {
+      token: alice.token,
+      headers: { ['x-container-meta-' + 'k'.repeat(129)]: 'v' },
+    });
+    expect(r.statusCode).toBe(400);
+    expect(await count()).toBe('0');
+    expect(readdirSync(join(cloud.dataDir, 'objects', 'tmp'))).toEqual([]);
+  });
+  it('missing Content-Length without chunked is 411', async () => {
+    const r = await cloud.server.app.inject({
+      method: 'PUT',
+      url: `/object-store/v1/${A}/bad/nolen`,
+      headers: { 'x-auth-token': alice.token },
+    });
+    expect(r.statusCode).toBe(411);
+  });
+});
+
+describe('access', () => {
+  beforeAll(async () => {
+    await sw('PUT', `${A}/private`, { token: alice.token });
+    await sw('PUT', `${A}/private/o`, { token: alice.token, body: 'secret' });
+  });
+  it('no token: 401; another project: 403; reader: read only', async () => {
+    expect((await sw('GET', `${A}/private/o`)).statusCode).toBe(401);
+    expect((await sw('GET', `${A}/private/o`, { token: bob.token })).statusCode).toBe(403);
+    expect((await sw('GET', A, { token: bob.token })).statusCode).toBe(403);
+    expect((await sw('PUT', `${A}/private/b`, { token: bob.token, body: 'x' })).statusCode).toBe(403);
+    expect((await sw('GET', `${A}/private/o`, { token: reader.token })).statusCode).toBe(200);
+    expect((await sw('GET', `${A}/private`, { token: reader.token })).statusCode).toBe(200);
+    expect((await sw('PUT', `${A}/private/r`, { token: reader.token, body: 'x' })).statusCode).toBe(403);
+    expect((await sw('DELETE', `${A}/private/o`, { token: reader.token })).statusCode).toBe(403);
+    expect((await sw('PUT', `${A}/readers-container`, { token: reader.token })).statusCode).toBe(403);
+    expect((await sw('GET', `${A}/private/o`, { token: 'not-a-token' })).statusCode).toBe(401);
+  });
+  it('.r:* makes objects public, .rlistings the listing', async () => {
+    await sw('PUT', `${A}/pub`, { token: alice.token, headers: { 'x-container-read': '.r:*' } });
+    await sw('PUT', `${A}/pub/o`, { token: alice.token, body: 'public' });
+    let r = await sw('GET', `${A}/pub/o`);
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toBe('public');
+    expect((await sw('GET', `${A}/pub`)).statusCode).toBe(401);
+    expect((await sw('PUT', `${A}/pub/o`, { body: 'x' })).statusCode).toBe(401);
+    await sw('POST', `${A}/pub`, { token: alice.token, headers: { 'x-container-read': '.r:*,.rlistings' } });
+    r = await sw('GET', `${A}/pub`);
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toBe('o\n');
+    r = await sw('HEAD', `${A}/pub`);
+    expect(r.headers['x-container-read']).toBeUndefined();
+    r = await sw('HEAD', `${A}/pub`, { token: alice.token });
+    expect(r.headers['x-container-read']).toBe('.r:*,.rlistings');
+  });
+  it('project:user ACLs grant another project read and write', async () => {
+    await sw('PUT', `${A}/shared`, {
+      token: alice.token,
+      headers: {
+        'x-container-read': `${bob.projectId}:${bob.userId}`,
+        'x-container-write': `${bob.projectId}:*`,
+      },
+    });
+    expect((await sw('PUT', `${A}/shared/from-bob`, { token: bob.token, body: 'hi' })).statusCode).toBe(201);
+    expect((await sw('GET', `${A}/shared/from-bob`, { token: bob.token })).body).toBe('hi');
+    expect((await sw('GET', `${A}/shared`, { token: bob.token })).body).toBe('from-bob\n');
+    // but not the ACLs themselves
+    expect(
+      (await sw('POST', `${A}/shared`, { token: bob.token, headers: { 'x-container-read': '.r:*' } }))
+        .statusCode,
+    ).toBe(403);
+    expect((await sw('GET', `${A}/private/o`, { token: bob.token })).statusCode).toBe(403);
+  });
+  it('referrers are not allowed in write ACLs', async () => {
+    const r = await sw('POST', `${A}/shared`, {
+      token: alice.token,
+      headers: { 'x-container-write': '.r:*' },
+    });
+    expect(r.statusCode).toBe(400);
+    expect(r.body).toBe("Referrers not allowed in write ACL: '.r:*'");
+  });
+  it('ResellerAdmin reaches every account', async () => {
+    const roles = (
+      await cloud.req('POST', '/identity/v3/roles', {
+        token: cloud.adminToken,
+        body: { role: { name: 'ResellerAdmin' } },
+      })
+    ).json() as {
+      role: { id: string };
+    };
+    const admin = (
+      await cloud.req('GET', '/identity/v3/users?name=admin', { token: cloud.adminToken })
+    ).json() as { users: { id: string }[] };
+    const projects = (
+      await cloud.req('GET', '/identity/v3/projects?name=admin', { token: cloud.adminToken })
+    ).json() as {
+      projects: { id: string }[];
+    };
+    await cloud.req(
+      'PUT',
+      `/identity/v3/projects/${projects.projects[0]!.id}/users/${admin.users[0]!.id}/roles/${roles.role.id}`,
+      {
+        token: cloud.adminToken,
+      },
+    );
+    const token = await cloud.token('admin', 'test-admin-password', 'admin');
+    expect((await sw('GET', `${A}/private/o`, { token })).statusCode).toBe(200);
+  });
+});
+
+describe('concurrency', () => {
+  it('counts stay exact under concurrent writes and deletes of the same names', async () => {
+    await sw('PUT', `${A}/conc`, { token: alice.token });
+    const ops: Promise<unknown>[] = [];
+    for (let i = 0; i < 60; i++) {
+      const name = `o${i % 10}`;
+      ops.push(sw('PUT', `${A}/conc/${name}`, { token: alice.token, body: 'x'.repeat(i + 1) }));
+      if (i % 3 === 0) ops.push(sw('DELETE', `${A}/conc/${name}`, { token: alice.token }));
+    }
+    await Promise.all(ops);
+    const list = (await sw('GET', `${A}/conc?format=json`, { token: alice.token })).json() as {
+      bytes: number;
+    }[];
+    const h = await sw('HEAD', `${A}/conc`, { token: alice.token });
+    expect(Number(h.headers['x-container-object-count'])).toBe(list.length);
+    expect(Number(h.headers['x-container-bytes-used'])).toBe(list.reduce((n, o) => n + o.bytes, 0));
+  });
+});
