@@ -24,10 +24,6 @@ const sw = (method: string, path: string, o: Opts = {}) =>
       ...o.headers,
     },
   });
-const as = (token: string) => ({
-  req: (method: string, path: string, o: Omit<Opts, 'token'> = {}) => sw(method, path, { ...o, token }),
-});
-
 beforeAll(async () => {
   cloud = await startTestCloud();
   alice = await cloud.projectUser('alice-project', 'alice');
