@@ -250,7 +250,7 @@ export class ObjectStore {
       .selectAll()
       .where('account', '=', acct)
       .where('container', '=', cont)
-      .where((eb) => eb.or([eb('delete_at', 'is', null), eb('delete_at', '>', now)]));
+      .where((eb) => eb.or([eb('delete_at', 'is', null), eb('delete_at', '>', Math.floor(now))]));
     if (r.after !== undefined) q = q.where('name', '>', r.after);
     if (r.from !== undefined) q = q.where('name', '>=', r.from);
     if (r.before !== undefined) q = q.where('name', '<', r.before);
@@ -385,7 +385,7 @@ export class ObjectStore {
     const rows = await this.k
       .selectFrom('object_object')
       .selectAll()
-      .where('delete_at', '<=', now)
+      .where('delete_at', '<=', Math.floor(now))
       .orderBy('delete_at')
       .limit(limit)
       .execute();
