@@ -66,6 +66,7 @@ program
   )
   .option('--no-clouds-yaml', 'do not write a clouds.yaml entry')
   .option('--log-level <level>', 'trace, debug, info, warn, error')
+  .option('--log-format <format>', 'pretty (default on a terminal) or json (default otherwise)')
   .option('--compute-driver <name>', 'auto (qemu where it can run, else fake), qemu or fake')
   .option('--network-driver <name>', 'auto (linux where it can run, else fake), linux or fake')
   .option(
@@ -80,7 +81,7 @@ program
   .option('--no-test-image', 'do not register the cached test guest image as `stackbox-test`')
   .action(async (opts: UpOptions) => {
     const config = loadConfig(opts);
-    const log = createLogger(config.logLevel);
+    const log = createLogger(config.logLevel, config.logFormat);
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const pwFile = join(config.dataDir, 'admin-password');
     const server = await createServer(config, log);

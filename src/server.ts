@@ -1,4 +1,8 @@
-/** Assemble the API process: database, migrations, policy, identity, the other services, one HTTP port. */
+/**
+ * Assemble `stackbox up`: the control plane (database, migrations, policy, identity, the other services, one
+ * HTTP port) and, in the same process, one host (src/agent/host.ts) with the drivers and agents the services
+ * ask for.
+ */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './core/config.js';
@@ -19,25 +23,15 @@ import { imageService } from './services/image/index.js';
 import { networkService, type NetworkFacade } from './services/network/index.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { computeService } from './services/compute/index.js';
 import { objectService } from './services/object/index.js';
-import { selectComputeDriver } from './agent/compute/select.js';
+import { createHost, type Host, type HostOptions } from './agent/host.js';
+import type { ImageFetcher } from './agent/compute/qemu/driver.js';
 
 /** The services mounted beside identity. Each new service adds itself here. */
 export function defaultServices(): ServiceModule[] {
-  return [
-    imageService(),
-    networkService(),
-    objectService(),
-    computeService({
-      driver: (ctx) => {
-        const { driver, reason } = selectComputeDriver(ctx.config.computeDriver, ctx);
-        ctx.log.info({ computeDriver: driver?.type ?? 'fake' }, reason);
-        if (!driver && ctx.config.computeDriver === 'auto') process.stderr.write(`stackbox: ${reason}\n`);
-        return driver;
-      },
-    }),
-  ];
+  return [imageService(), networkService(), objectService(), computeService({ driver: 'config' })];
 }
 
 export interface Server {
@@ -46,6 +40,8 @@ export interface Server {
   identity: IdentityService;
   policy: PolicyEngine;
   bus: Bus;
+  /** The host run in this process (drivers and agents). */
+  host: Host;
   ctx: ServiceContext;
   bootstrap: BootstrapResult;
   listen(): Promise<string>;
@@ -97,8 +93,13 @@ export async function createServer(
     identity: identity.facade(),
     services: {},
   };
+  const hostOptions: HostOptions = Object.assign({}, ...services.map((s) => s.host ?? {}));
+  const host = await createHost({ config, bus, log, images: { fetch: imageFetcher(ctx) } }, hostOptions);
+  ctx.host = host;
   await identity.register(app, policy);
   for (const s of services) ctx.services[s.type] = await s.register(app, ctx);
+  // The network service listens for the agent's resync request now; the compute agents start with compute.
+  await host.startNetwork();
   await app.ready();
   if (config.publicNetwork) await ensurePublicNetwork(ctx, boot.adminProjectId, config.publicNetwork.cidr);
 
@@ -109,6 +110,7 @@ export async function createServer(
     identity,
     policy,
     bus,
+    host,
     ctx,
     bootstrap: boot,
     async listen() {
@@ -120,6 +122,7 @@ export async function createServer(
       if (closed) return;
       closed = true;
       for (const s of [...services].reverse()) await s.stop?.();
+      await host.stop();
       await app.close();
       identity.stop();
       await bus.close();
@@ -139,4 +142,41 @@ async function ensurePublicNetwork(ctx: ServiceContext, projectId: string, cidr:
   const id = await net.ensurePublicNetwork(projectId, cidr);
   writeFileSync(marker, `${id ?? 'existing'}\n`);
   if (id) ctx.log.info({ network: id, cidr }, 'created the external network "public"');
+}
+
+/** Minimal view of the image service's facade the host's image cache reads through. */
+interface ImageDownload {
+  manager: {
+    download(
+      caller: unknown,
+      id: string,
+      range: undefined,
+    ): Promise<{ status: number; headers: Record<string, string>; stream?: Readable }>;
+    lookup(id: string, caller: unknown): Promise<{ disk_format: string | null; checksum?: string | null }>;
+  };
+}
+
+/** Image bytes for the in-process host, read from the image service as the host's admin. */
+function imageFetcher(ctx: ServiceContext): ImageFetcher {
+  // The host reads image data as an admin of no particular project (Glance's rules are project-scoped).
+  const host = 'stackbox-compute-host';
+  const caller = {
+    creds: {
+      roles: ['admin', 'member', 'reader'],
+      user_id: host,
+      project_id: host,
+      domain_id: null,
+      system_scope: null,
+    },
+    isAdmin: true,
+    project: host,
+  };
+  return async (imageId) => {
+    const images = ctx.services.image as ImageDownload | undefined;
+    if (!images?.manager) throw new Error('the image service is not available to fetch image data');
+    const img = await images.manager.lookup(imageId, caller);
+    const r = await images.manager.download(caller, imageId, undefined);
+    if (!r.stream) throw new Error(`image ${imageId} has no data`);
+    return { data: r.stream, format: img.disk_format ?? 'raw', checksum: img.checksum ?? undefined };
+  };
 }

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasOpenstackCli, startStackbox, type StackboxProcess } from './support/process.js';
+import { hasOpenstackCli, startStackbox, type StackboxProcess } from './support/stackbox.js';
 
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const hasSdk = spawnSync(PY, ['-c', 'import openstack'], { encoding: 'utf8' }).status === 0;

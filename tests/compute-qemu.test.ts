@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasOpenstackCli, startStackbox, type StackboxProcess } from './support/process.js';
+import { hasOpenstackCli, startStackbox, type StackboxProcess } from './support/stackbox.js';
 
 const cache = process.env.STACKBOX_CACHE ?? join(homedir(), '.cache', 'stackbox');
 const ready =

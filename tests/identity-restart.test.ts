@@ -4,7 +4,7 @@ import { existsSync, readFileSync, mkdtempSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startStackbox } from './support/process.js';
+import { startStackbox } from './support/stackbox.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'stackbox-restart-'));

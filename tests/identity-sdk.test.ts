@@ -1,7 +1,7 @@
 /** openstacksdk (Debian python3-openstacksdk) against a real `stackbox up`: identity calls. */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStackbox, type StackboxProcess } from './support/process.js';
+import { startStackbox, type StackboxProcess } from './support/stackbox.js';
 
 /** Debian's python3 (openstacksdk is a Debian package; a pyenv python3 earlier on PATH would not have it). */
 const PY = '/usr/bin/python3';

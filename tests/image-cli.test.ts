@@ -2,34 +2,21 @@
  * Compatibility: the Debian `openstack` CLI (openstacksdk) against a real `stackbox up` (built dist/,
  * run `npm run build` first), images made with qemu-img.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStackbox, type StackboxProcess } from './support/stackbox.js';
 
 const hasCli =
   spawnSync('sh', ['-c', 'command -v openstack && command -v qemu-img'], { encoding: 'utf8' }).status === 0;
-const ROOT = resolve(import.meta.dirname, '..');
 const PASSWORD = 'image-cli-admin-pw';
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 describe.skipIf(!hasCli)('openstack CLI against stackbox up (image)', () => {
   let dir: string;
-  let proc: ChildProcess;
-  let out = '';
+  let sb: StackboxProcess | undefined;
   let env: Record<string, string>;
   const os = (args: string[], extra: Record<string, string> = {}) => {
     const r = spawnSync('openstack', args, { env: { ...env, ...extra }, encoding: 'utf8', timeout: 120_000 });
@@ -41,79 +28,17 @@ describe.skipIf(!hasCli)('openstack CLI against stackbox up (image)', () => {
     return JSON.parse(r.stdout) as T;
   };
   /** A clouds.yaml of its own for another user (openstacksdk ignores OS_PROJECT_NAME next to OS_CLOUD). */
-  const cloudFor = (username: string, password: string, project: string) => {
-    const file = join(dir, `${username}.yaml`);
-    const authUrl = /auth_url: (\S+)/.exec(readFileSync(env.OS_CLIENT_CONFIG_FILE!, 'utf8'))![1];
-    writeFileSync(
-      file,
-      [
-        'clouds:',
-        '  u:',
-        '    auth:',
-        `      auth_url: ${authUrl}`,
-        `      username: ${username}`,
-        `      password: ${password}`,
-        `      project_name: ${project}`,
-        '      user_domain_name: Default',
-        '      project_domain_name: Default',
-        '    region_name: RegionOne',
-        '    identity_api_version: 3',
-        '',
-      ].join('\n'),
-    );
-    return { OS_CLIENT_CONFIG_FILE: file, OS_CLOUD: 'u' };
-  };
+  const cloudFor = (username: string, password: string, project: string) =>
+    sb!.cloudFor(username, password, project);
   const md5File = (f: string) => createHash('md5').update(readFileSync(f)).digest('hex');
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stackbox-image-cli-'));
-    const port = await freePort();
-    const clouds = join(dir, 'clouds.yaml');
-    proc = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'bin', 'stackbox.js'),
-        'up',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--data-dir',
-        join(dir, 'data'),
-        '--clouds-yaml',
-        clouds,
-      ],
-      {
-        env: {
-          ...process.env,
-          STACKBOX_ADMIN_PASSWORD: PASSWORD,
-          STACKBOX_LOG_LEVEL: 'warn',
-          STACKBOX_TEST_IMAGE: 'false',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    proc.stdout!.on('data', (d) => (out += d));
-    proc.stderr!.on('data', (d) => (out += d));
-    await new Promise<void>((res, rej) => {
-      const timer = setTimeout(() => rej(new Error(`stackbox did not start:\n${out}`)), 60_000);
-      const check = setInterval(() => {
-        if (out.includes('OS_CLOUD')) {
-          clearInterval(check);
-          clearTimeout(timer);
-          res();
-        }
-      }, 100);
-      proc.once('exit', (code) => {
-        clearInterval(check);
-        clearTimeout(timer);
-        rej(new Error(`stackbox exited ${code}:\n${out}`));
-      });
-    });
+    sb = await startStackbox({ dataDir: join(dir, 'data'), adminPassword: PASSWORD });
     env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: dir,
-      OS_CLIENT_CONFIG_FILE: clouds,
+      OS_CLIENT_CONFIG_FILE: sb.cloudsYaml,
       OS_CLOUD: 'stackbox',
     };
     for (const f of ['a.qcow2', 'b.qcow2'])
@@ -131,10 +56,7 @@ describe.skipIf(!hasCli)('openstack CLI against stackbox up (image)', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (proc && proc.exitCode === null) {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
-    }
+    await sb?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 300_000);
 

@@ -1,6 +1,6 @@
 /** The seed's network steps with the real `openstack` CLI against a real `stackbox up` (each call ~2.5 s). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasOpenstackCli, startStackbox, type StackboxProcess } from './support/process.js';
+import { hasOpenstackCli, startStackbox, type StackboxProcess } from './support/stackbox.js';
 
 describe.skipIf(!hasOpenstackCli)('openstack CLI against stackbox up (network)', () => {
   let sb: StackboxProcess;

@@ -19,7 +19,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nsPrefix } from '../src/agent/network/linux/names.js';
-import { hasOpenstackCli, startStackbox, type StackboxProcess } from './support/process.js';
+import { hasOpenstackCli, startStackbox, type StackboxProcess } from './support/stackbox.js';
 
 const cache = process.env.STACKBOX_CACHE ?? join(homedir(), '.cache', 'stackbox');
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasOpenstackCli, startStackbox, type StackboxProcess } from './support/process.js';
+import { hasOpenstackCli, startStackbox, type StackboxProcess } from './support/stackbox.js';
 
 const hasSwift = spawnSync('sh', ['-c', 'command -v swift'], { encoding: 'utf8' }).status === 0;
 const md5 = (f: string) => createHash('md5').update(readFileSync(f)).digest('hex');
@@ -50,7 +50,7 @@ describe.skipIf(!hasOpenstackCli || !hasSwift)(
       expect(sb.osJson<{ Name: string }[]>(['container', 'list']).map((c) => c.Name)).toContain('oc1');
       const created = spawnSync('openstack', ['object', 'create', 'oc1', 'hello.txt', '-f', 'json'], {
         ...opts,
-        env: { ...process.env, OS_CLIENT_CONFIG_FILE: sb.cloudsYaml, OS_CLOUD: 'stackbox' },
+        env: sb.cliEnv(),
         encoding: 'utf8',
       });
       expect(created.status, created.stderr).toBe(0);
@@ -73,7 +73,7 @@ describe.skipIf(!hasOpenstackCli || !hasSwift)(
       mkdirSync(saveDir);
       const saved = spawnSync('openstack', ['container', 'save', 'oc1'], {
         cwd: saveDir,
-        env: { ...process.env, OS_CLIENT_CONFIG_FILE: sb.cloudsYaml, OS_CLOUD: 'stackbox' },
+        env: sb.cliEnv(),
         encoding: 'utf8',
       });
       expect(saved.status, saved.stderr).toBe(0);

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasOpenstackCli, startStackbox } from './support/process.js';
+import { hasOpenstackCli, startStackbox } from './support/stackbox.js';
 
 const hasQemuImg = spawnSync('sh', ['-c', 'command -v qemu-img']).status === 0;
 const cache = mkdtempSync(join(tmpdir(), 'stackbox-cache-'));

@@ -2,7 +2,7 @@
  * Boot benchmark: seconds from "start" to the test guest's readiness line on the serial console,
  * (a) for a bare qemu-system-x86_64 command line and (b) through the QEMU driver (disk overlay, config
  * drive, QMP), in the same run, alternating; plus RSS per idle VM. The ratio is the figure: the driver
- * should add well under a second. Run as root: `npx tsx bench/boot/run.ts [--runs N]`.
+ * should add well under a second. Run as root: `npm run bench:boot -- [--runs N]`.
  * Needs the test image (`stackbox image build-test`). No network: the guests have no NIC.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -14,6 +14,8 @@ import type { InstanceSpec } from '../../src/agent/compute/driver.js';
 import { chooseAccel, readHostFacts } from '../../src/agent/compute/qemu/accel.js';
 import { buildConfigDrive } from '../../src/agent/compute/qemu/configdrive.js';
 import { QemuDriver } from '../../src/agent/compute/qemu/driver.js';
+import { median, rssOf } from '../support.js';
+import { startStackbox, type StackboxProcess } from '../../tests/support/stackbox.js';
 
 const IMAGE = join(
   process.env.STACKBOX_CACHE ?? join(homedir(), '.cache', 'stackbox'),
@@ -32,8 +34,7 @@ async function waitForFile(file: string, needle: string, t0: number, timeoutMs =
   throw new Error(`no ${needle} in ${file}`);
 }
 
-const rssMb = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rssMb = (pid: number) => rssOf(pid).rss;
 
 async function bare(i: number): Promise<{ secs: number; rss: number }> {
   const d = join(work, `bare${i}`);
@@ -157,59 +158,26 @@ async function viaApi(i: number, base: string, token: string, imageId: string): 
   return secs;
 }
 
-async function startCloud(): Promise<{ base: string; token: string; imageId: string; stop: () => void }> {
-  const port = 18600 + Math.floor(Math.random() * 1000);
-  const dataDir = join(work, 'cloud');
-  const proc = spawn(
-    process.execPath,
-    [
-      join(import.meta.dirname, '..', '..', 'bin', 'stackbox.js'),
-      'up',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--data-dir',
-      dataDir,
-      '--no-clouds-yaml',
-      '--compute-driver',
-      'qemu',
-    ],
-    {
-      env: {
-        ...process.env,
-        STACKBOX_ADMIN_PASSWORD: 'bench-pw',
-        STACKBOX_LOG_LEVEL: 'warn',
-        STACKBOX_TEST_IMAGE: 'true',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  let out = '';
-  await new Promise<void>((res, rej) => {
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('export OS_CLOUD')) res();
-    });
-    proc.once('exit', () => rej(new Error(out)));
+async function startCloud(): Promise<{
+  base: string;
+  token: string;
+  imageId: string;
+  sb: StackboxProcess;
+}> {
+  const sb = await startStackbox({
+    dataDir: join(work, 'cloud'),
+    adminPassword: 'bench-pw',
+    testDefaults: false,
+    env: { STACKBOX_LOG_LEVEL: 'warn', STACKBOX_TEST_IMAGE: 'true' },
+    cloudsYaml: false,
+    args: ['--compute-driver', 'qemu'],
+    echoStderr: true,
+    timeoutMs: 300_000,
   });
-  const imageId = /Test image "stackbox-test" is (\S+)/.exec(out)?.[1];
-  if (!imageId) throw new Error(`no test image registered:\n${out}`);
-  const base = `http://127.0.0.1:${port}`;
-  const t = await fetch(`${base}/identity/v3/auth/tokens?nocatalog`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: { user: { name: 'admin', domain: { id: 'default' }, password: 'bench-pw' } },
-        },
-        scope: { project: { name: 'admin', domain: { id: 'default' } } },
-      },
-    }),
-  });
-  return { base, token: t.headers.get('x-subject-token')!, imageId, stop: () => proc.kill('SIGTERM') };
+  const imageId = /Test image "stackbox-test" is (\S+)/.exec(sb.output())?.[1];
+  if (!imageId) throw new Error(`no test image registered:\n${sb.output()}`);
+  const { token } = await sb.login({ catalog: false });
+  return { base: sb.url, token, imageId, sb };
 }
 
 async function main() {
@@ -248,7 +216,7 @@ async function main() {
     rows.push(row);
     console.log(JSON.stringify(row));
   }
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const med = median;
   const mb = med(rows.map((r) => r.bare));
   const md = med(rows.map((r) => r.driver));
   const ma = med(rows.map((r) => r.api));
@@ -265,8 +233,7 @@ async function main() {
     }),
   );
   await driver.close();
-  cloud.stop();
-  await new Promise((r) => setTimeout(r, 1000));
+  await cloud.sb.stop();
   rmSync(work, { recursive: true, force: true });
 }
 

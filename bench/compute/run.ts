@@ -1,41 +1,36 @@
 /**
  * Compute benchmark (fake driver): servers created → ACTIVE per second at concurrency 16 with p50/p99 create
  * latency and time to ACTIVE, then list latency with 10,000 servers, paginated. Run:
- * `npx tsx bench/compute/run.ts` (BENCH_SERVERS=<n> for the create phase, default 400; BENCH_LIST=<n>
+ * `npm run bench:compute` (BENCH_SERVERS=<n> for the create phase, default 400; BENCH_LIST=<n>
  * servers for the list phase, default 10000). Talks only to 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { pct, rssOf } from '../support.js';
+import { login, ROOT, spawnCloud } from '../../tests/support/stackbox.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
+/** The admin password ./server.ts sets. */
+const PASSWORD = 'bench-admin-password';
 const N_CREATE = Number(process.env.BENCH_SERVERS ?? 400);
 const N_LIST = Number(process.env.BENCH_LIST ?? 10_000);
 const CONCURRENCY = 16;
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return +(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN).toFixed(1);
-};
+/** Percentile, rounded to 0.1 ms as this bench prints it. */
+const p = (xs: number[], q: number) => +pct(xs, q).toFixed(1);
 
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'stackbox-bench-compute-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/compute/server.ts'), dataDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  // not `stackbox up`: the same server with a fake host big enough for 10,000 servers (./server.ts)
+  const child = spawnCloud({
+    argv: ['--import', 'tsx', join(ROOT, 'bench/compute/server.ts'), dataDir],
+    env: process.env,
     cwd: ROOT,
+    echoStderr: true,
   });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /URL (\S+)/.exec(out);
-      if (m) res(m[1]!);
-    });
-    child.once('exit', (c) => rej(new Error(`server exited ${c}`)));
-  });
+  const url = (await child.waitFor(/URL (\S+)/))[1]!;
   const mv = { 'OpenStack-API-Version': 'compute 2.79' };
-  let token = '';
+  const { token, projectId: project } = await login(url, PASSWORD);
   const call = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(`${url}${path}`, {
       method,
@@ -46,21 +41,6 @@ async function main() {
     if (r.status >= 400) throw new Error(`${method} ${path}: ${r.status} ${text}`);
     return text ? JSON.parse(text) : undefined;
   };
-  const t = await fetch(`${url}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: { user: { name: 'admin', domain: { id: 'default' }, password: 'bench-admin-password' } },
-        },
-        scope: { project: { name: 'admin', domain: { id: 'default' } } },
-      },
-    }),
-  });
-  token = t.headers.get('x-subject-token')!;
-  const project = ((await t.json()) as { token: { project: { id: string } } }).token.project.id;
   await call('PUT', `/compute/v2.1/os-quota-sets/${project}`, {
     quota_set: { instances: -1, cores: -1, ram: -1 },
   });
@@ -75,9 +55,7 @@ async function main() {
     headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' },
     body: new Uint8Array(4096),
   });
-  const pid = child.pid!;
-  const rss = () =>
-    Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+  const rss = () => Math.round(rssOf(child.pid).rss);
 
   // ---------------------------------------------------------------- create → ACTIVE at concurrency 16
   const createLat: number[] = [];
@@ -116,10 +94,10 @@ async function main() {
       servers: activeLat.length,
       errors,
       'ACTIVE/s': +(activeLat.length / secs).toFixed(1),
-      'create p50 ms': pct(createLat, 50),
-      'create p99 ms': pct(createLat, 99),
-      'to ACTIVE p50 ms': pct(activeLat, 50),
-      'to ACTIVE p99 ms': pct(activeLat, 99),
+      'create p50 ms': p(createLat, 50),
+      'create p99 ms': p(createLat, 99),
+      'to ACTIVE p50 ms': p(activeLat, 50),
+      'to ACTIVE p99 ms': p(activeLat, 99),
       'server RSS MB': rss(),
     }),
   );
@@ -188,8 +166,8 @@ async function main() {
         limit,
         pages: lat.length,
         servers: count,
-        'page p50 ms': pct(lat, 50),
-        'page p99 ms': pct(lat, 99),
+        'page p50 ms': p(lat, 50),
+        'page p99 ms': p(lat, 99),
         'full walk s': +((performance.now() - tw) / 1000).toFixed(2),
       }),
     );
@@ -203,13 +181,12 @@ async function main() {
   console.log(
     JSON.stringify({
       phase: 'list filtered by name regex (10k scanned)',
-      'p50 ms': pct(first, 50),
-      'p99 ms': pct(first, 99),
+      'p50 ms': p(first, 50),
+      'p99 ms': p(first, 99),
     }),
   );
   console.log(JSON.stringify({ phase: 'end', 'server RSS MB': rss() }));
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  await child.stop('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
 }
 

@@ -1,29 +1,17 @@
 /**
  * Identity benchmark: cold start, token issue / validate, project list, project create+delete at
- * concurrency 1 and 16, and the server's RSS. Run: `npm run build && npx tsx bench/identity/run.ts`
+ * concurrency 1 and 16, and the server's RSS. Run: `npm run bench:identity`
  * (BENCH_SECONDS=<n> per measurement, default 5). Talks only to 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import bcrypt from 'bcrypt';
-import { freePort } from '../../tests/support/process.js';
+import { pct, rssOf } from '../support.js';
+import { freePort, passwordAuth, startStackbox, type StartOptions } from '../../tests/support/stackbox.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PASSWORD = 'bench-admin-password';
-
-function rssOf(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
-}
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 
 async function measure(name: string, concurrency: number, op: () => Promise<void>, seconds = SECONDS) {
   const lat: number[] = [];
@@ -60,34 +48,17 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'stackbox-bench-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const t0 = performance.now();
-  const proc = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'stackbox.js'),
-      'up',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--data-dir',
-      dataDir,
-      '--no-clouds-yaml',
-    ],
-    {
-      env: { ...process.env, STACKBOX_ADMIN_PASSWORD: PASSWORD, STACKBOX_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const authBody = JSON.stringify({
-    auth: {
-      identity: {
-        methods: ['password'],
-        password: { user: { name: 'admin', domain: { id: 'default' }, password: PASSWORD } },
-      },
-      scope: { project: { name: 'admin', domain: { id: 'default' } } },
-    },
-  });
+  // `stackbox up` as a user runs it (default drivers), no clouds.yaml; ready at its first token
+  const up: StartOptions = {
+    dataDir,
+    port,
+    adminPassword: PASSWORD,
+    testDefaults: false,
+    env: { STACKBOX_LOG_LEVEL: 'warn' },
+    cloudsYaml: false,
+    ready: 'token',
+  };
+  const authBody = JSON.stringify(passwordAuth('admin', PASSWORD, 'admin'));
   const issue = async () => {
     const r = await fetch(`${base}/identity/v3/auth/tokens?nocatalog`, {
       method: 'POST',
@@ -98,21 +69,15 @@ async function main() {
     await r.arrayBuffer();
     return r.headers.get('x-subject-token')!;
   };
-  let token = '';
-  for (;;) {
-    try {
-      token = await issue();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  const t0 = performance.now();
+  const sb = await startStackbox({ ...up, echoStderr: true });
   const coldStart = (performance.now() - t0) / 1000;
   console.log(
     JSON.stringify({
       'cold start (first start: migrations, bootstrap, first token) s': +coldStart.toFixed(2),
     }),
   );
+  const token = await issue();
 
   // bcrypt verification at the server's cost, measured here for the ratio
   const hash = await bcrypt.hash(PASSWORD, 12);
@@ -173,52 +138,22 @@ async function main() {
       'issue / bcrypt ratio': +(issue1['p50 ms'] / bcryptMs).toFixed(2),
     }),
   );
-  const mem = rssOf(proc.pid!);
+  const mem = rssOf(sb.pid);
   console.log(
     JSON.stringify({ 'server RSS MB': +mem.rss.toFixed(1), 'server peak RSS MB': +mem.hwm.toFixed(1) }),
   );
 
   // Warm restart: process start → first token on an existing data directory.
-  await new Promise<void>((res) => {
-    proc.once('exit', () => res());
-    proc.kill('SIGTERM');
-  });
+  await sb.stop('SIGTERM');
   const t1 = performance.now();
-  const proc2 = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'stackbox.js'),
-      'up',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--data-dir',
-      dataDir,
-      '--no-clouds-yaml',
-    ],
-    {
-      env: { ...process.env, STACKBOX_ADMIN_PASSWORD: PASSWORD, STACKBOX_LOG_LEVEL: 'warn' },
-      stdio: 'ignore',
-    },
-  );
-  for (;;) {
-    try {
-      await issue();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  const sb2 = await startStackbox(up);
   console.log(
     JSON.stringify({
       'warm start (restart → first token) s': +((performance.now() - t1) / 1000).toFixed(2),
-      'idle RSS after start MB': +rssOf(proc2.pid!).rss.toFixed(1),
+      'idle RSS after start MB': +rssOf(sb2.pid).rss.toFixed(1),
     }),
   );
-  proc2.kill('SIGTERM');
-  await new Promise((r) => proc2.once('exit', r));
-  rmSync(dataDir, { recursive: true, force: true });
+  await sb2.cleanup();
 }
 
 main().catch((e) => {

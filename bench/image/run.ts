@@ -1,37 +1,25 @@
 /**
  * Image data throughput: upload and download of a 1 GiB file through a real `stackbox up` (HTTP on
  * loopback, Glance API), compared with a plain `cp` of the same file on the same disk, and the server's
- * peak RSS during each phase. Needs `npm run build` first (runs bin/stackbox.js).
+ * peak RSS during each phase. Runs the built bin/stackbox.js (the npm script builds first).
  *
- *   npx tsx bench/image/run.ts [--size-mib 1024] [--dir /some/dir]
+ *   npm run bench:image -- [--size-mib 1024] [--dir /some/dir]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { startStackbox } from '../../tests/support/stackbox.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
 const SIZE_MIB = Number(arg('size-mib', '1024'));
-const ROOT = resolve(import.meta.dirname, '..', '..');
 const dir = mkdtempSync(join(arg('dir', tmpdir()), 'stackbox-bench-image-'));
 const PASSWORD = 'bench-admin-pw';
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** Sample VmRSS of a process every 20 ms; returns a stop() giving the peak in MiB. */
 function rssSampler(pid: number) {
@@ -84,49 +72,17 @@ async function main() {
   const cpSec = Number(process.hrtime.bigint() - t0) / 1e9;
   rmSync(join(dir, 'copy.img'));
 
-  const port = await freePort();
-  const proc = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'stackbox.js'),
-      'up',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--data-dir',
-      join(dir, 'data'),
-      '--no-clouds-yaml',
-    ],
-    {
-      env: { ...process.env, STACKBOX_ADMIN_PASSWORD: PASSWORD, STACKBOX_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  for (let i = 0; !out.includes('is up at'); i++) {
-    if (i > 600 || proc.exitCode !== null) throw new Error(`stackbox did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  // `stackbox up` as a user runs it (default drivers), no clouds.yaml
+  const sb = await startStackbox({
+    dataDir: join(dir, 'data'),
+    adminPassword: PASSWORD,
+    testDefaults: false,
+    env: { STACKBOX_LOG_LEVEL: 'warn' },
+    cloudsYaml: false,
+  });
+  const port = sb.port;
   try {
-    const auth = await http(
-      port,
-      'POST',
-      '/identity/v3/auth/tokens',
-      { 'content-type': 'application/json' },
-      JSON.stringify({
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name: 'admin', domain: { id: 'default' }, password: PASSWORD } },
-          },
-          scope: { project: { name: 'admin', domain: { id: 'default' } } },
-        },
-      }),
-    );
-    const token = String(auth.headers['x-subject-token']);
+    const { token } = await sb.login();
     const created = await http(
       port,
       'POST',
@@ -135,10 +91,10 @@ async function main() {
       JSON.stringify({ name: 'bench', disk_format: 'raw', container_format: 'bare' }),
     );
     const id = (JSON.parse(created.body) as { id: string }).id;
-    const idleRss = rssSampler(proc.pid!)();
+    const idleRss = rssSampler(sb.pid)();
 
     // upload
-    let stop = rssSampler(proc.pid!);
+    let stop = rssSampler(sb.pid);
     t0 = process.hrtime.bigint();
     const status = await new Promise<number>((res, rej) => {
       const req = request(
@@ -167,7 +123,7 @@ async function main() {
 
     // download
     const dst = join(dir, 'downloaded.img');
-    stop = rssSampler(proc.pid!);
+    stop = rssSampler(sb.pid);
     t0 = process.hrtime.bigint();
     await new Promise<void>((res, rej) => {
       const req = request(
@@ -204,8 +160,7 @@ async function main() {
     );
     console.log(`downloaded bytes identical: ${same}`);
   } finally {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
+    await sb.stop('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
 }

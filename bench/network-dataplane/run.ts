@@ -10,16 +10,17 @@
  *     agent checks everything and changes nothing), (ii) the network's namespace deleted first (everything
  *     is rebuilt: namespace, bridge, DHCP with 50 hosts, 50 ports' firewall chains).
  *
- * Usage: `npx tsx bench/network-dataplane/run.ts [--runs N]` (after `npm run build`). Traffic stays inside
+ * Usage: `npm run bench:network-dataplane -- [--runs N]` (builds first). Traffic stays inside
  * namespaces this script creates.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { nsPrefix } from '../../src/agent/network/linux/names.js';
+import { sleep, startStackbox, type StackboxProcess } from '../../tests/support/stackbox.js';
+import { median } from '../support.js';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
 const CACHE = process.env.STACKBOX_CACHE ?? join(homedir(), '.cache', 'stackbox');
 const IMAGE = join(CACHE, 'images', 'stackbox-test.qcow2');
 const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1] || 3);
@@ -32,8 +33,6 @@ const must = (c: string) => {
   if (r.status !== 0) throw new Error(`${c}: ${r.stderr}`);
   return r.stdout;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function untilPing(ip: string, t0: number, timeoutS = 300): Promise<number> {
   while (performance.now() - t0 < timeoutS * 1000) {
@@ -94,53 +93,28 @@ async function bare(i: number): Promise<number> {
 }
 
 // ------------------------------------------------------------------ (b) Stackbox through the API
-let proc: ChildProcess | undefined;
+let sb: StackboxProcess | undefined;
 const dataDir = join(work, 'stackbox');
 const url = `http://127.0.0.1:${PORT}`;
 let token = '';
 
-async function startStackbox(): Promise<void> {
-  let out = '';
-  proc = spawn(
-    process.execPath,
-    [join(ROOT, 'bin', 'stackbox.js'), 'up', '--host', '127.0.0.1', '--port', String(PORT)].concat([
-      '--data-dir',
-      dataDir,
-      '--no-clouds-yaml',
-    ]),
-    {
-      env: {
-        ...process.env,
-        STACKBOX_ADMIN_PASSWORD: 'bench-pw',
-        STACKBOX_LOG_LEVEL: 'info',
-        STACKBOX_COMPUTE_DRIVER: 'qemu',
-        STACKBOX_NETWORK_DRIVER: 'linux',
-        STACKBOX_PUBLIC_NETWORK: 'none',
-        STACKBOX_PHYSICAL_NETWORKS: `public:br-out@${OUT}`,
-        STACKBOX_CACHE: CACHE,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+async function startCloud(): Promise<void> {
+  sb = await startStackbox({
+    dataDir,
+    port: PORT,
+    adminPassword: 'bench-pw',
+    testDefaults: false,
+    env: {
+      STACKBOX_LOG_LEVEL: 'info',
+      STACKBOX_COMPUTE_DRIVER: 'qemu',
+      STACKBOX_NETWORK_DRIVER: 'linux',
+      STACKBOX_PUBLIC_NETWORK: 'none',
+      STACKBOX_PHYSICAL_NETWORKS: `public:br-out@${OUT}`,
+      STACKBOX_CACHE: CACHE,
     },
-  );
-  proc.stdout!.on('data', (d: Buffer) => (out += d));
-  proc.stderr!.on('data', (d: Buffer) => (out += d));
-  for (let i = 0; i < 600 && !out.includes('export OS_CLOUD'); i++) await sleep(100);
-  if (!out.includes('export OS_CLOUD')) throw new Error(`stackbox did not start:\n${out}`);
-  (proc as ChildProcess & { log: () => string }).log = () => out;
-  const r = await fetch(`${url}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: { user: { name: 'admin', domain: { id: 'default' }, password: 'bench-pw' } },
-        },
-        scope: { project: { name: 'admin', domain: { id: 'default' } } },
-      },
-    }),
+    cloudsYaml: false,
   });
-  token = r.headers.get('x-subject-token')!;
+  token = (await sb.login()).token;
 }
 
 async function api<T = Record<string, any>>(method: string, path: string, body?: unknown): Promise<T> {
@@ -263,15 +237,12 @@ async function convergence(): Promise<{ intact: number; rebuilt: number; process
   for (let i = 0; i < 300 && !converged(); i++) await sleep(100);
   if (!converged()) throw new Error('the 50-port network never converged');
   const restartAndWait = async (): Promise<number> => {
-    proc!.kill('SIGKILL');
+    await sb!.kill();
     await sleep(300);
-    const before = ((proc as ChildProcess & { log: () => string }).log?.() ?? '').length;
-    void before;
     const t0 = performance.now();
-    await startStackbox();
+    await startCloud();
     upS.push((performance.now() - t0) / 1000);
-    const log = () => (proc as ChildProcess & { log: () => string }).log();
-    while (!log().includes('network agent in sync') || !converged()) {
+    while (!sb!.output().includes('network agent in sync') || !converged()) {
       if (performance.now() - t0 > 120_000) throw new Error('no convergence after restart');
       await sleep(20);
     }
@@ -279,7 +250,7 @@ async function convergence(): Promise<{ intact: number; rebuilt: number; process
   };
   const upS: number[] = [];
   const intact = await restartAndWait();
-  proc!.kill('SIGKILL');
+  await sb!.kill();
   await sleep(300);
   must(`ip netns del ${ns}`);
   const rebuilt = await restartAndWait();
@@ -294,7 +265,7 @@ async function main() {
   must(`ip netns add ${OUT} && ip -n ${OUT} link set lo up && ip -n ${OUT} link add br-out type bridge`);
   must(`ip -n ${OUT} addr add 172.24.4.1/24 dev br-out && ip -n ${OUT} link set br-out up`);
   try {
-    await startStackbox();
+    await startCloud();
     await setupCloud();
     const a: number[] = [];
     const b: number[] = [];
@@ -317,7 +288,7 @@ async function main() {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(join(work, 'result.json'), JSON.stringify(result));
   } finally {
-    proc?.kill('SIGKILL');
+    await sb?.kill();
     const prefix = nsPrefix(dataDir);
     spawnSync('pkill', ['-f', `dnsmasq.*${work}`]);
     spawnSync('pkill', ['-f', `qemu-system.*${work}`]);

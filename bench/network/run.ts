@@ -2,23 +2,12 @@
  * Network benchmark against a real `stackbox up` (SQLite; STACKBOX_DATABASE_URL for PostgreSQL): ports created
  * per second with 16 concurrent clients (and 1), then list latency over 10,000 ports — paginated walks with
  * limit/marker, one unpaginated list, filtered lists — and the server's RSS.
- * Run: `npm run build && npx tsx bench/network/run.ts` (BENCH_PORTS=<n>, default 10000). Talks only to 127.0.0.1.
+ * Run: `npm run bench:network` (BENCH_PORTS=<n>, default 10000). Talks only to 127.0.0.1.
  */
-import { readFileSync } from 'node:fs';
-import { startStackbox } from '../../tests/support/process.js';
+import { pct, rssOf } from '../support.js';
+import { startStackbox } from '../../tests/support/stackbox.js';
 
 const TOTAL = Number(process.env.BENCH_PORTS ?? 10_000);
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-
-function rssOf(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
-  return { rss: Math.round(kb('VmRSS') / 1024), hwm: Math.round(kb('VmHWM') / 1024) };
-}
 
 async function main() {
   const sb = await startStackbox({
@@ -27,21 +16,7 @@ async function main() {
       : {},
   });
   try {
-    const auth = await fetch(`${sb.url}/identity/v3/auth/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name: 'admin', domain: { id: 'default' }, password: sb.adminPassword } },
-          },
-          scope: { project: { name: 'admin', domain: { id: 'default' } } },
-        },
-      }),
-    });
-    const token = auth.headers.get('x-subject-token')!;
-    const projectId = ((await auth.json()) as { token: { project: { id: string } } }).token.project.id;
+    const { token, projectId } = await sb.login();
     const call = async (method: string, path: string, body?: unknown) => {
       const r = await fetch(`${sb.url}/networking/v2.0${path}`, {
         method,
@@ -149,7 +124,10 @@ async function main() {
       20,
     );
     await timed('show network', async () => (await call('GET', `/networks/${net.id}`)).network.id, 20);
-    console.log(JSON.stringify({ op: 'server memory (MB)', ...rssOf(sb.proc.pid!) }));
+    const mem = rssOf(sb.pid);
+    console.log(
+      JSON.stringify({ op: 'server memory (MB)', rss: Math.round(mem.rss), hwm: Math.round(mem.hwm) }),
+    );
   } finally {
     await sb.cleanup();
   }

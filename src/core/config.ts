@@ -32,6 +32,8 @@ export interface Config {
   adminPassword?: string;
   region: string;
   logLevel: string;
+  /** Log lines: pretty on a terminal and JSON otherwise (auto), or always one of them. */
+  logFormat: 'auto' | 'json' | 'pretty';
   /** Where `stackbox up` writes its clouds.yaml entry; undefined disables writing. */
   cloudsYaml?: string;
   identity: {
@@ -68,6 +70,7 @@ export interface ConfigInput {
   databaseUrl?: string;
   adminPassword?: string;
   logLevel?: string;
+  logFormat?: string;
   cloudsYaml?: string | false;
   policyFile?: string;
   tokenExpiration?: number | string;
@@ -114,6 +117,11 @@ function parseNetDriver(v: string): 'auto' | 'linux' | 'fake' {
   throw new Error(`unknown network driver "${v}" (auto, linux or fake)`);
 }
 
+function parseLogFormat(v: string): 'auto' | 'json' | 'pretty' {
+  if (v === 'auto' || v === 'json' || v === 'pretty') return v;
+  throw new Error(`unknown log format "${v}" (auto, json or pretty)`);
+}
+
 function parseDriver(v: string): 'auto' | 'qemu' | 'fake' {
   if (v === 'auto' || v === 'qemu' || v === 'fake') return v;
   throw new Error(`unknown compute driver "${v}" (auto, qemu or fake)`);
@@ -151,6 +159,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     adminPassword: input.adminPassword || env.STACKBOX_ADMIN_PASSWORD || undefined,
     region: env.STACKBOX_REGION ?? 'RegionOne',
     logLevel: input.logLevel ?? env.STACKBOX_LOG_LEVEL ?? 'info',
+    logFormat: parseLogFormat(input.logFormat ?? env.STACKBOX_LOG_FORMAT ?? 'auto'),
     cloudsYaml,
     identity: {
       tokenExpirationSeconds: int(input.tokenExpiration ?? env.STACKBOX_TOKEN_EXPIRATION, 3600),

@@ -5,6 +5,7 @@ import type { Database, ServiceMigrations } from './db/index.js';
 import type { PolicyEngine, PolicyRule } from './auth/policy.js';
 import type { TokenValidator } from './auth/context.js';
 import type { Bus } from './bus/index.js';
+import type { Host, HostOptions } from '../agent/host.js';
 
 /** What the identity service offers other services (its facade; nothing else is imported across services). */
 export interface IdentityFacade {
@@ -27,6 +28,12 @@ export interface ServiceContext {
   identity: IdentityFacade;
   /** Other services' facades by service type, filled in as services start (e.g. ctx.services.image). */
   services: Record<string, unknown>;
+  /**
+   * The host `stackbox up` runs in the same process (src/agent/host.ts), built from what the services ask
+   * for (`ServiceModule.host`). Services start their part of it when their lifecycle needs it and read
+   * what tests and tools use (the fake drivers, the agents) from it; they never build drivers or agents.
+   */
+  host?: Host;
 }
 
 /** One OpenStack service mounted in the API process. */
@@ -41,6 +48,8 @@ export interface ServiceModule {
   catalog: { name: string; path: string; suffix?: string };
   migrations: ServiceMigrations;
   policies: PolicyRule[];
+  /** What this service needs of the host run in the same process (its agent and driver options). */
+  host?: HostOptions;
   /** Mount routes (the module uses `app.register(plugin, { prefix })` itself) and return its facade. */
   register(app: FastifyInstance, ctx: ServiceContext): Promise<unknown>;
   /** Called after every service registered and the server listens (start background work). */

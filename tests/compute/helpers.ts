@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { defaultServices } from '../../src/server.js';
 import {
   computeService,
-  type ComputeFacade,
+  type InProcessCompute,
   type ComputeServiceOptions,
 } from '../../src/services/compute/index.js';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
@@ -11,7 +11,7 @@ import { startTestCloud, type TestCloud } from '../support/cloud.js';
 export const MV = { 'OpenStack-API-Version': 'compute 2.79' };
 
 export interface ComputeCloud extends TestCloud {
-  compute: ComputeFacade;
+  compute: InProcessCompute;
   /** Request against /compute/v2.1 with a microversion (default 2.79). */
   nova(
     method: string,

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LinuxNetworkDriver } from '../../src/agent/network/linux/driver.js';
 import { networkNs, nsPrefix, routerNs, tapName } from '../../src/agent/network/linux/names.js';
-import type { NetworkSpec, PortSpec, RouterSpec } from '../../src/services/network/driver.js';
+import type { NetworkSpec, PortSpec, RouterSpec } from '../../src/agent/network/driver.js';
 
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const ready = process.getuid?.() === 0 && ['ip', 'nft', 'dnsmasq', 'conntrack'].every(have);

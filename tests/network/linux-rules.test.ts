@@ -14,7 +14,7 @@ import {
 import { dhcpHosts, dhcpOpts, dnsmasqArgs } from '../../src/agent/network/linux/dnsmasq.js';
 import { nsPrefix, tapName } from '../../src/agent/network/linux/names.js';
 import { parsePhysicalNetworks, loadConfig } from '../../src/core/config.js';
-import type { FirewallRule, NetworkSpec, PortSpec } from '../../src/services/network/driver.js';
+import type { FirewallRule, NetworkSpec, PortSpec } from '../../src/agent/network/driver.js';
 
 const rule = (o: Partial<FirewallRule>): FirewallRule => ({
   direction: 'ingress',

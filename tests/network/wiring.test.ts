@@ -3,7 +3,7 @@
  * records them; ports go ACTIVE when the driver reports. Also the facade compute uses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeNetworkDriver } from '../../src/services/network/driver.js';
+import { FakeNetworkDriver } from '../../src/agent/network/fake.js';
 import { networkService, type NetworkFacade } from '../../src/services/network/index.js';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
 import { neutron, type Json } from './support.js';

@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/log.js';
 import type { ServiceModule } from '../../src/core/service.js';
 import { createServer, defaultServices, type Server } from '../../src/server.js';
+import { passwordAuth } from './stackbox.js';
 
 export const ADMIN_PASSWORD = 'test-admin-password';
 
@@ -101,17 +102,7 @@ export async function startTestCloud(
     return server.app.inject(inject);
   };
   const token: TestCloud['token'] = async (user, password, project) => {
-    const r = await req('POST', '/identity/v3/auth/tokens', {
-      body: {
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name: user, domain: { id: 'default' }, password } },
-          },
-          ...(project ? { scope: { project: { name: project, domain: { id: 'default' } } } } : {}),
-        },
-      },
-    });
+    const r = await req('POST', '/identity/v3/auth/tokens', { body: passwordAuth(user, password, project) });
     if (r.statusCode !== 201) throw new Error(`token for ${user}: ${r.statusCode} ${r.body}`);
     return String(r.headers['x-subject-token']);
   };

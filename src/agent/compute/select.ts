@@ -1,18 +1,26 @@
 /**
- * Which compute driver the in-process agent runs: `qemu` (real VMs) wherever it can work — root (taps),
+ * Which compute driver a host runs: `qemu` (real VMs) wherever it can work — root (taps),
  * qemu-system-x86_64 and genisoimage on PATH — else `fake`, saying why. `--compute-driver` forces one.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import type { ServiceContext } from '../../core/service.js';
+import type { Logger } from 'pino';
+import type { Config } from '../../core/config.js';
+import type { VifPlug } from '../network/driver.js';
 import type { ComputeDriver } from './driver.js';
-import { QemuDriver } from './qemu/driver.js';
-import type { VifPlug } from '../network/linux/driver.js';
-
-type VifPlugger = { plugVif(v: VifPlug): Promise<void> };
+import { QemuDriver, type ImageFetcher } from './qemu/driver.js';
 
 export type ComputeDriverName = 'auto' | 'qemu' | 'fake';
+
+/** What a compute driver is built from (src/agent/host.ts supplies it). */
+export interface ComputeDriverDeps {
+  config: Config;
+  log: Logger;
+  /** Image bytes for the driver's image cache (in-process: the image service, as the host's admin). */
+  fetchImage: ImageFetcher;
+  /** The host's network driver wiring NIC taps, when it has one that does (the Linux driver). */
+  plugVif?: (v: VifPlug) => Promise<void>;
+}
 
 const onPath = (cmd: string) =>
   spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -26,55 +34,22 @@ export function qemuUnavailable(): string | undefined {
   return undefined;
 }
 
-interface ImageDownload {
-  manager: {
-    download(
-      caller: unknown,
-      id: string,
-      range: undefined,
-    ): Promise<{ status: number; headers: Record<string, string>; stream?: Readable }>;
-    lookup(id: string, caller: unknown): Promise<{ disk_format: string | null; checksum?: string | null }>;
-  };
-}
-
-/** A QEMU driver whose image cache is filled from the image service (as the host's admin). */
-export function qemuDriverFor(ctx: ServiceContext): QemuDriver {
-  // The host reads image data as an admin of no particular project (Glance's rules are project-scoped).
-  const host = 'stackbox-compute-host';
-  const caller = {
-    creds: {
-      roles: ['admin', 'member', 'reader'],
-      user_id: host,
-      project_id: host,
-      domain_id: null,
-      system_scope: null,
-    },
-    isAdmin: true,
-    project: host,
-  };
+/** A QEMU driver whose image cache is filled through `fetchImage`. */
+export function qemuDriverFor(deps: ComputeDriverDeps): QemuDriver {
   // With a real network driver, NICs are wired into their networks and the metadata service answers
   // there, so a config drive is only made when asked for (as Nova's force_config_drive=False).
-  const net = (ctx.services.network as { driver?: Partial<VifPlugger> } | undefined)?.driver;
-  const plugVif = net?.plugVif ? (v: VifPlug) => net.plugVif!(v) : undefined;
   return new QemuDriver({
-    stateDir: join(ctx.config.dataDir, 'instances'),
-    plugVif,
-    forceConfigDrive: !plugVif,
-    log: ctx.log.child({ service: 'qemu' }),
-    fetchImage: async (imageId) => {
-      const images = ctx.services.image as ImageDownload | undefined;
-      if (!images?.manager) throw new Error('the image service is not available to fetch image data');
-      const img = await images.manager.lookup(imageId, caller);
-      const r = await images.manager.download(caller, imageId, undefined);
-      if (!r.stream) throw new Error(`image ${imageId} has no data`);
-      return { data: r.stream, format: img.disk_format ?? 'raw', checksum: img.checksum ?? undefined };
-    },
+    stateDir: join(deps.config.dataDir, 'instances'),
+    plugVif: deps.plugVif,
+    forceConfigDrive: !deps.plugVif,
+    log: deps.log.child({ service: 'qemu' }),
+    fetchImage: deps.fetchImage,
   });
 }
 
 export function selectComputeDriver(
   name: ComputeDriverName,
-  ctx: ServiceContext,
+  deps: ComputeDriverDeps,
 ): { driver?: ComputeDriver; reason: string } {
   if (name === 'fake') return { reason: 'the fake driver was asked for' };
   const why = qemuUnavailable();
@@ -82,5 +57,5 @@ export function selectComputeDriver(
     if (name === 'qemu') throw new Error(`--compute-driver qemu cannot run here: ${why}`);
     return { reason: `using the fake compute driver: the QEMU driver cannot run here because ${why}` };
   }
-  return { driver: qemuDriverFor(ctx), reason: 'QEMU driver (real virtual machines)' };
+  return { driver: qemuDriverFor(deps), reason: 'QEMU driver (real virtual machines)' };
 }

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Config } from '../../core/config.js';
 import { metadataSecret, signProxyRequest } from '../../core/metadata-secret.js';
-import type { NetworkDriver } from '../../services/network/driver.js';
+import type { NetworkDriver } from './driver.js';
 import { LinuxNetworkDriver, type PhysicalNetwork } from './linux/driver.js';
 import { nsPrefix } from './linux/names.js';
 

@@ -3,17 +3,8 @@
  * reaches them through `ctx.services.<type>` (never by importing their files).
  */
 import { Readable } from 'node:stream';
-import type { Credentials } from '../../core/auth/policy.js';
+import type { Caller } from '../../core/auth/caller.js';
 import { ApiError } from '../../core/errors.js';
-
-export interface Caller {
-  userId: string;
-  projectId: string;
-  roles: string[];
-  isAdmin: boolean;
-  creds: Credentials;
-  requestId: string;
-}
 
 /** The subset of an image compute reads. */
 export interface ImageInfo {

@@ -1,88 +1,60 @@
 /**
  * The compute service (Nova v2.1) mounted at /compute/v2.1: flavors, key pairs, servers and their actions,
  * quotas, availability zones, hypervisors, services, aggregates, server groups, usage, migrations — plus the
- * scheduler and, in-process by default, the host agent with its compute driver (fake for now; the QEMU
- * driver of issue 6 slots in behind the same interface).
+ * scheduler. The host agent and its compute driver are built by the host (src/agent/host.ts) from the
+ * options below; the service starts the in-process host's compute agents between its recovery steps.
  */
-import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { HostAgent } from '../../agent/agent.js';
-import type { ComputeDriver } from '../../agent/compute/driver.js';
-import { FakeDriver, type FakeDriverOptions } from '../../agent/compute/fake/index.js';
+import type { HostAgent } from '../../agent/compute/agent.js';
 import type { AgentReport } from '../../agent/compute/protocol.js';
-import type { Credentials } from '../../core/auth/policy.js';
+import type { ComputeHostOptions } from '../../agent/host.js';
+import type { Caller } from '../../core/auth/caller.js';
+import type { ComputeFacade, ServerSummary } from '../../core/facades/compute.js';
 import { ApiError } from '../../core/errors.js';
 import { setupServiceScope } from '../../core/http/app.js';
 import { metadataSecret } from '../../core/metadata-secret.js';
 import type { ServiceContext, ServiceModule } from '../../core/service.js';
-import { actionRoutes } from './api/actions.js';
-import { adminRoutes } from './api/admin.js';
 import { microversionHooks, novaFault, VERSION_INFO } from './api/common.js';
-import { flavorRoutes } from './api/flavors.js';
-import { serverRoutes } from './api/servers.js';
-import { ComputeManager, DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from './manager.js';
+import { computeRoutes } from './api/index.js';
+import { ComputeManager, DEFAULT_COMPUTE_OPTIONS, type ComputeOptions } from './manager/index.js';
 import { MetadataService } from './metadata.js';
 import { computeMigrations } from './migrations.js';
-import { computePolicies } from './policies.js';
-import { ComputeStore } from './store.js';
-import type { Caller } from './facades.js';
+import { computePolicies } from './policies/index.js';
+import { ComputeStore } from './store/index.js';
 import { statusOf } from './views.js';
 
 export { computeMigrations } from './migrations.js';
-export { computePolicies } from './policies.js';
+export { computePolicies } from './policies/index.js';
 export { novaFault } from './api/common.js';
 
-export interface ComputeServiceOptions {
+/** The service's own options, and what it asks of the in-process host (src/agent/host.ts). */
+export interface ComputeServiceOptions extends ComputeHostOptions {
   compute?: Partial<ComputeOptions>;
   /** Run a host agent in this process (default true). */
   agent?: boolean;
-  /** The driver of the in-process agent; undefined (or no option): the fake driver (state under <data>/compute). */
-  driver?: (ctx: ServiceContext) => ComputeDriver | undefined;
-  fake?: Partial<FakeDriverOptions>;
-  heartbeatSeconds?: number;
-  availabilityZone?: string;
-  /** More in-process fake hosts (each its own agent and fake hypervisor), e.g. to try migrations. */
-  extraFakeHosts?: (Partial<FakeDriverOptions> & { hostname: string; availabilityZone?: string })[];
 }
 
-/** A server as other services may see it (findServers). */
-export interface ServerSummary {
-  id: string;
-  name: string;
-  /** Nova's status (ACTIVE, SHUTOFF, ERROR, …). */
-  status: string;
-  project_id: string;
-}
-
-/** What other services (and tests) get from ctx.services.compute. */
-export interface ComputeFacade {
+/**
+ * The compute facade (src/core/facades/compute.ts) as this in-process service gives it: tests (and the
+ * process that runs it) also reach the manager and the in-process host's compute agent.
+ */
+export interface InProcessCompute extends ComputeFacade {
   manager: ComputeManager;
   agent?: HostAgent;
-  /** Wait until background work (scheduling, agent tasks, reports) is done. */
-  settle(): Promise<void>;
-  /**
-   * Servers whose id — or else exact name — is `ref`, among those a caller with these credentials may see
-   * (the rule of GET /servers/{id}, so another project's server is not found). Names are looked up in the
-   * caller's project, in every project for an admin. Used by the network service's explain
-   * (src/services/network/explain.ts), which resolves `server:<name|id>` through it.
-   */
-  findServers(creds: Credentials, ref: string): Promise<ServerSummary[]>;
 }
 
 export function computeService(
   options: ComputeServiceOptions = {},
-): ServiceModule & { facade?: ComputeFacade } {
+): ServiceModule & { facade?: InProcessCompute } {
   let mgr: ComputeManager | undefined;
-  let agent: HostAgent | undefined;
-  const extraAgents: HostAgent[] = [];
   let ctxRef: ServiceContext | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const mod: ServiceModule & { facade?: ComputeFacade } = {
+  const mod: ServiceModule & { facade?: InProcessCompute } = {
     type: 'compute',
     catalog: { name: 'nova', path: '/compute/v2.1' },
     migrations: computeMigrations,
     policies: computePolicies,
+    host: options.agent === false ? {} : { compute: hostOptions(options) },
     async register(app: FastifyInstance, ctx: ServiceContext) {
       ctxRef = ctx;
       const store = new ComputeStore(ctx.db);
@@ -103,19 +75,16 @@ export function computeService(
           microversionHooks(scope);
           scope.get('/', { config: { public: true } }, async () => ({ versions: [VERSION_INFO(base)] }));
           scope.get('/v2.1', { config: { public: true } }, async () => ({ version: VERSION_INFO(base) }));
-          serverRoutes(scope, m, base);
-          actionRoutes(scope, m, base);
-          flavorRoutes(scope, m, base);
-          adminRoutes(scope, m, base);
+          computeRoutes(scope, m, base);
         },
         { prefix: '/compute' },
       );
       // The metadata API (169.254.169.254 through the network agent's proxy), at /metadata.
       await new MetadataService(m, metadataSecret(ctx.config.dataDir)).register(app);
-      const facade: ComputeFacade = {
+      const facade: InProcessCompute = {
         manager: m,
         get agent() {
-          return agent;
+          return ctx.host?.computeAgent;
         },
         findServers: async (creds, ref) => {
           const c: Caller = {
@@ -147,8 +116,7 @@ export function computeService(
         settle: async () => {
           for (let i = 0; i < 3; i++) {
             await m.settle();
-            await agent?.settle();
-            for (const a of extraAgents) await a.settle();
+            await ctx.host?.settleCompute();
             await new Promise((r) => setTimeout(r, 5));
           }
         },
@@ -162,26 +130,22 @@ export function computeService(
       const ctx = ctxRef;
       m.start();
       await m.recoverNetworking();
-      // Images for snapshots: the agent uploads with the requester's rights (in-process transfer).
-      if (options.agent !== false) {
-        const driver =
-          options.driver?.(ctx) ??
-          new FakeDriver({
-            hostname: hostname(),
-            stateFile: join(
-              ctx.config.dataDir,
-              'compute',
-              `fake-${options.fake?.hostname ?? hostname()}.json`,
-            ),
-            ...options.fake,
+      if (options.agent !== false && ctx.host) {
+        const hello = () =>
+          new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, 5000);
+            const l = (r: AgentReport) => {
+              if (r.kind === 'hello') {
+                clearTimeout(t);
+                m.listeners.delete(l);
+                resolve();
+              }
+            };
+            m.listeners.add(l);
           });
-        agent = new HostAgent({
-          bus: ctx.bus,
-          driver,
-          log: ctx.log.child({ service: 'compute-agent' }),
-          availabilityZone: options.availabilityZone,
-          heartbeatSeconds: options.heartbeatSeconds ?? 10,
-          images: {
+        await ctx.host.startCompute(
+          {
+            // Images for snapshots: the agent uploads with the requester's rights (in-process transfer).
             upload: async (imageId, data) => {
               const c = m.snapshotCaller(imageId);
               if (!c) throw new Error(`No requester known for snapshot image ${imageId}`);
@@ -192,37 +156,8 @@ export function computeService(
               }
             },
           },
-        });
-        const hello = new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, 5000);
-          const l = (r: AgentReport) => {
-            if (r.kind === 'hello') {
-              clearTimeout(t);
-              m.listeners.delete(l);
-              resolve();
-            }
-          };
-          m.listeners.add(l);
-        });
-        await agent.start();
-        await hello;
-        for (const h of options.extraFakeHosts ?? []) {
-          const { availabilityZone, ...fake } = h;
-          const a = new HostAgent({
-            bus: ctx.bus,
-            driver: new FakeDriver({
-              ...options.fake,
-              stateFile: join(ctx.config.dataDir, 'compute', `fake-${h.hostname}.json`),
-              ...fake,
-            }),
-            log: ctx.log.child({ service: 'compute-agent', host: h.hostname }),
-            availabilityZone,
-            heartbeatSeconds: options.heartbeatSeconds ?? 10,
-            images: agent.images,
-          });
-          extraAgents.push(a);
-          await a.start();
-        }
+          hello,
+        );
         await m.settle();
       }
       await m.recover();
@@ -231,10 +166,15 @@ export function computeService(
     },
     async stop() {
       clearInterval(timer);
-      for (const a of extraAgents) await a.stop();
-      await agent?.stop();
+      await ctxRef?.host?.stopCompute();
       await mgr?.stop();
     },
   };
   return mod;
+}
+
+/** The host options out of the service's options. */
+function hostOptions(o: ComputeServiceOptions): ComputeHostOptions {
+  const { driver, fake, heartbeatSeconds, availabilityZone, extraFakeHosts } = o;
+  return { driver, fake, heartbeatSeconds, availabilityZone, extraFakeHosts };
 }

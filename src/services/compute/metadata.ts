@@ -31,8 +31,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { metaDataJson, networkDataJson, type MetadataInput } from '../../agent/compute/metadata-docs.js';
 import { json } from '../../core/db/index.js';
 import { verifyInstanceId, verifyProxyRequest } from '../../core/metadata-secret.js';
-import type { Address, ComputeManager } from './manager.js';
-import type { FlavorRow, ServerRow } from './store.js';
+import type { Address, ComputeManager } from './manager/index.js';
+import type { FlavorRow, ServerRow } from './rows.js';
 
 /** EC2 metadata versions (base.py VERSIONS). */
 export const EC2_VERSIONS = [

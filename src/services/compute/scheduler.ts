@@ -3,7 +3,7 @@
  * serialized transaction with usage counted from the server rows, so concurrent boots never overcommit a
  * host: each choice is written (server.host) before the next request is considered.
  */
-import type { HostRow, HostUsage } from './store.js';
+import type { HostRow, HostUsage } from './rows.js';
 
 export interface SchedulingRequest {
   vcpus: number;

@@ -1,9 +1,9 @@
 /** Row → API JSON, per microversion (nova/api/openstack/compute/views/*.py). */
 import { createHash } from 'node:crypto';
 import { bool, json } from '../../core/db/index.js';
-import type { Address } from './manager.js';
+import type { Address } from './manager/index.js';
 import type { Mv } from './microversion.js';
-import type { FlavorRow, HostRow, KeypairRow, ServerRow } from './store.js';
+import type { ActionRow, FlavorRow, HostRow, KeypairRow, ServerRow } from './rows.js';
 
 /** vm_state + task_state → API status (nova/api/openstack/common.py _STATE_MAP). */
 const STATE_MAP: Record<string, Record<string, string>> = {
@@ -297,5 +297,19 @@ export function hypervisorView(
     running_vms: o.usage.count,
     disk_available_least: h.local_gb - o.usage.disk_gb,
     cpu_info: mv.ge(28) ? cpuInfo : JSON.stringify(cpuInfo),
+  };
+}
+
+/** An instance action (os-instance-actions list and show). */
+export function actionView(a: ActionRow, mv: Mv) {
+  return {
+    action: a.action,
+    instance_uuid: a.server_id,
+    message: a.message,
+    project_id: a.project_id,
+    request_id: a.request_id,
+    start_time: naiveMicro(new Date(a.start_time).toISOString()),
+    user_id: a.user_id,
+    ...(mv.ge(58) ? { updated_at: naiveMicro(new Date(a.updated_at ?? a.start_time).toISOString()) } : {}),
   };
 }

@@ -22,11 +22,12 @@
  *                                    _get_available_networks: the project's own networks plus shared ones
  *   serverAddresses(serverId)        Nova's `addresses`: {<network name>: [{addr, version, type: fixed|floating,
  *                                    mac}]}
- *   settle()                         resolve when the agent applied every pending change (tests, tools)
+ *   settle()                         resolve when the in-process host's network agent applied every pending
+ *                                    change (tests, tools)
  *   ensurePublicNetwork(projectId, cidr)
  *        the default external network `public` (flat on physical network `public`, gateway = first address,
  *        no DHCP), created once; returns its id, or undefined when a network named `public` already exists
- *   driver                           the network driver in use (the fake records the desired wiring)
+ *   driver                           the in-process host's network driver (the fake records the desired wiring)
  *
  * What this service uses of compute (optional, looked up at request time): ctx.services.compute.findServers(creds,
  * ref) — servers by id or exact name that the caller may see, with their Nova status — for GET
@@ -37,10 +38,9 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import { setupServiceScope } from '../../core/http/app.js';
 import type { ServiceContext, ServiceModule } from '../../core/service.js';
-import { NetworkAgent } from './agent.js';
 import { AUTHENTICATED_RULE, networkRoutes } from './api.js';
 import { explainPolicy } from './explain.js';
-import { FakeNetworkDriver, type NetworkDriver } from './driver.js';
+import type { NetworkDriver } from '../../agent/network/driver.js';
 import { neutronFault } from './errors.js';
 import { NetworkManager, type Caller } from './manager.js';
 import { networkMigrations } from './migrations.js';
@@ -48,7 +48,7 @@ import { networkPolicies } from './policies.js';
 import { NetworkStore } from './store.js';
 import { Wiring } from './wiring.js';
 import { normalizeIp, parseIp } from './ipam.js';
-import { selectNetworkDriver } from '../../agent/network/select.js';
+import type { Host } from '../../agent/host.js';
 
 export type NeutronPort = {
   id: string;
@@ -108,27 +108,19 @@ export const networkServicePolicies = [
   explainPolicy,
 ];
 
+/** `driver`: the network driver of the in-process host (src/agent/host.ts); default: by configuration. */
 export function networkService(opts: { driver?: NetworkDriver } = {}): ServiceModule {
-  let agent: NetworkAgent | undefined;
   let wiring: Wiring | undefined;
-  let closeDriver: (() => void) | undefined;
   return {
     type: 'network',
     catalog: { name: 'neutron', path: '/networking' },
     migrations: networkMigrations,
     policies: networkServicePolicies,
+    host: { network: { driver: opts.driver } },
     async register(app: FastifyInstance, ctx: ServiceContext): Promise<NetworkFacade> {
       const store = new NetworkStore(ctx.db);
-      let driver: NetworkDriver | undefined = opts.driver;
-      if (!driver) {
-        const chosen = await selectNetworkDriver(ctx.config, ctx.log.child({ service: 'network-agent' }));
-        ctx.log.info({ networkDriver: chosen.driver?.name ?? 'fake' }, chosen.reason);
-        if (!chosen.driver && ctx.config.networkDriver === 'auto')
-          process.stderr.write(`stackbox: ${chosen.reason}\n`);
-        driver = chosen.driver ?? new FakeNetworkDriver();
-      }
-      const used: NetworkDriver = driver;
-      closeDriver = () => (used as { close?: () => void }).close?.();
+      const host = ctx.host;
+      if (!host?.networkDriver) throw new Error('the network service needs a host with a network driver');
       wiring = new Wiring(store, ctx.bus, ctx.log);
       const manager = new NetworkManager(
         store,
@@ -137,9 +129,7 @@ export function networkService(opts: { driver?: NetworkDriver } = {}): ServiceMo
         networkServicePolicies.map((r) => r.name),
       );
       wiring.manager = manager;
-      agent = new NetworkAgent(used, ctx.bus, ctx.log);
       wiring.start();
-      agent.start();
       await app.register(
         async (scope) => {
           setupServiceScope(scope, { faults: neutronFault, validator: ctx.tokens, policy: ctx.policy });
@@ -147,22 +137,15 @@ export function networkService(opts: { driver?: NetworkDriver } = {}): ServiceMo
         },
         { prefix: '/networking' },
       );
-      return facade(manager, wiring, agent, used);
+      return facade(manager, wiring, host, host.networkDriver);
     },
     async stop() {
       await wiring?.stop();
-      agent?.stop();
-      closeDriver?.();
     },
   };
 }
 
-function facade(
-  m: NetworkManager,
-  wiring: Wiring,
-  agent: NetworkAgent,
-  driver: NetworkDriver,
-): NetworkFacade {
+function facade(m: NetworkManager, wiring: Wiring, host: Host, driver: NetworkDriver): NetworkFacade {
   const service = m.serviceCaller();
   const member = (projectId: string): Caller => ({
     creds: {
@@ -192,7 +175,7 @@ function facade(
     })) as NeutronPort;
   return {
     driver,
-    settle: () => wiring.settle(agent),
+    settle: () => wiring.settle({ whenIdle: () => host.networkIdle() }),
     async ensurePublicNetwork(projectId, cidr) {
       const existing = await m.store.list('net_networks', { where: [{ eq: 'name', values: ['public'] }] });
       if (existing.length) return undefined;

@@ -4,7 +4,7 @@
  * resource, 403 when it may see but not change it), runs the store in transactions and tells the wiring
  * layer what changed.
  */
-import { IP_PROTOCOL_MAP } from './protocols.js';
+import { IP_PROTOCOL_MAP } from '../../agent/network/ip-protocols.js';
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Credentials, PolicyEngine } from '../../core/auth/policy.js';

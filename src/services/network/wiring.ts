@@ -1,7 +1,7 @@
 /**
  * From database changes to agent documents. The manager reports what changed (ChangeSink); changes are
  * coalesced for a few milliseconds, then each touched resource's complete desired state is read from the
- * database and published on the bus (agent.ts applies it with the driver). Statuses the agent reports
+ * database and published on the bus (src/agent/network/agent.ts applies it with the driver). Statuses the agent reports
  * come back on the bus and are written without bumping revision numbers (as Neutron's status updates).
  */
 import type { Bus } from '../../core/bus/index.js';
@@ -12,8 +12,14 @@ import {
   WIRING_SUBJECT,
   type StatusMessage,
   type WiringMessage,
-} from './agent.js';
-import type { FirewallRule, NetworkSpec, PortSpec, RouterSpec, SubnetSpec } from './driver.js';
+} from '../../agent/network/protocol.js';
+import type {
+  FirewallRule,
+  NetworkSpec,
+  PortSpec,
+  RouterSpec,
+  SubnetSpec,
+} from '../../agent/network/driver.js';
 import { parseCidr, parseIp } from './ipam.js';
 import {
   OWNER_DHCP,

@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import { BlobMissing, TooLarge, type BlobHandle, type ObjectBackend } from './backend.js';
 import { CONSTRAINTS } from './constraints.js';
 import { swiftError, swiftText } from './faults.js';
-import type { AccountRow, ContainerRow, ObjectRow, ObjectStore } from './store.js';
+import type { AccountRow, ContainerRow, ObjectRow, Range } from './rows.js';
+import type { ObjectStore } from './store.js';
 import { timestamp } from './domain/time.js';
 
 export interface NewObject {
@@ -137,6 +138,35 @@ export class ObjectManager {
     const gone = await this.store.deleteObject(account, container, name);
     if (gone) await this.backend.remove(gone.file);
     return gone;
+  }
+
+  // ------------------------------------------------------------------ accounts and containers (rows only)
+  account(account: string): Promise<AccountRow | undefined> {
+    return this.store.getAccount(account);
+  }
+  updateAccountMeta(...a: Parameters<ObjectStore['updateAccountMeta']>) {
+    return this.store.updateAccountMeta(...a);
+  }
+  container(account: string, name: string): Promise<ContainerRow | undefined> {
+    return this.store.getContainer(account, name);
+  }
+  listContainers(account: string, r: Range): Promise<ContainerRow[]> {
+    return this.store.listContainers(account, r);
+  }
+  putContainer(...a: Parameters<ObjectStore['putContainer']>) {
+    return this.store.putContainer(...a);
+  }
+  updateContainer(...a: Parameters<ObjectStore['updateContainer']>) {
+    return this.store.updateContainer(...a);
+  }
+  deleteContainer(account: string, name: string) {
+    return this.store.deleteContainer(account, name);
+  }
+  listObjects(account: string, container: string, r: Range, now: number): Promise<ObjectRow[]> {
+    return this.store.listObjects(account, container, r, now);
+  }
+  updateObject(...a: Parameters<ObjectStore['updateObject']>) {
+    return this.store.updateObject(...a);
   }
 
   // ------------------------------------------------------------------ background work

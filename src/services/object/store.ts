@@ -7,54 +7,16 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../core/db/index.js';
 
-export interface AccountRow {
-  account: string;
-  project_id: string;
-  created_at: string;
-  put_timestamp: string;
-  meta: string;
-  container_count: number;
-  object_count: number;
-  bytes_used: number;
-}
-export interface ContainerRow {
-  account: string;
-  name: string;
-  created_at: string;
-  put_timestamp: string;
-  storage_policy: string;
-  meta: string;
-  object_count: number;
-  bytes_used: number;
-}
-export interface ObjectRow {
-  account: string;
-  container: string;
-  name: string;
-  size: number;
-  etag: string;
-  content_type: string;
-  timestamp: string;
-  meta: string;
-  delete_at: number | null;
-  file: string;
-}
+import type { AccountRow, ContainerRow, ObjectRow, Range } from './rows.js';
+
+export type { AccountRow, ContainerRow, ObjectRow, Range } from './rows.js';
+
 interface Tables {
   object_account: AccountRow;
   object_container: ContainerRow;
   object_object: ObjectRow;
 }
 type Q = Kysely<Tables> | Transaction<Tables>;
-
-/** A page of a listing: names after `after` (or before `before` when reversed), at most `limit`. */
-export interface Range {
-  after?: string;
-  /** Names >= this (a prefix's start). */
-  from?: string;
-  before?: string;
-  reverse?: boolean;
-  limit: number;
-}
 
 const n = (v: unknown) => Number(v ?? 0);
 const account = (r: AccountRow | undefined) =>

@@ -7,11 +7,8 @@
  * to start it again). QEMU runs daemonized, so a restart of the agent never stops a VM; `init()`
  * re-adopts every instance by pidfile and QMP socket.
  */
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import {
   createReadStream,
-  createWriteStream,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -21,10 +18,8 @@ import {
   statfsSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import {
   DriverError,
   InstanceNotFound,
@@ -41,13 +36,13 @@ import {
   type VolumeSpec,
 } from '../driver.js';
 import { probeAccel, type AccelChoice } from './accel.js';
-import { buildConfigDrive } from './configdrive.js';
+import { qemuArgs, tapName, type Saved } from './cmdline.js';
+import { createOverlay, ImageCache, makeDisks, type ImageFetcher } from './disks.js';
+import { currentBootId, pidAlive, portFree, run, Semaphore } from './exec.js';
+import { plugNic, plugVolume, unplugNic, unplugVolume } from './hotplug.js';
 import { QmpClient } from './qmp.js';
 
-/** Where image bytes come from (the agent connects it to the image service). */
-export type ImageFetcher = (
-  imageId: string,
-) => Promise<{ data: AsyncIterable<Buffer>; format: string; checksum?: string }>;
+export type { ImageFetcher } from './disks.js';
 
 export interface QemuDriverOptions {
   stateDir: string;
@@ -73,86 +68,6 @@ export interface QemuDriverOptions {
   log?: { info: (o: unknown, m?: string) => void; warn: (o: unknown, m?: string) => void };
 }
 
-interface Saved {
-  spec: InstanceSpec;
-  vncDisplay: number;
-  /** Volumes and interfaces attached after boot, re-attached when the VM is started again. */
-  volumes: VolumeSpec[];
-  extraVifs: VifSpec[];
-  suspended?: boolean;
-  powerOff?: boolean;
-  /** Booted from a rescue disk (the image again) with the instance's own disk attached second. */
-  rescue?: boolean;
-  /** The host's boot id when QEMU was last started: a different one at init means the host rebooted. */
-  bootId?: string;
-}
-
-function currentBootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-const ROOT_PORTS = 8;
-
-function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = opts.timeoutMs ? setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs) : undefined;
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', (e) => reject(new DriverError(`${cmd}: ${e.message}`)));
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else
-        reject(
-          new DriverError(
-            `${cmd} ${args[0] ?? ''} failed: ${(err || out).trim().split('\n').slice(-3).join(' ')}`,
-          ),
-        );
-    });
-  });
-}
-
-const pidAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-function portFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, host, () => srv.close(() => resolve(true)));
-  });
-}
-
-class Semaphore {
-  private queue: (() => void)[] = [];
-  constructor(private free: number) {}
-  async acquire(): Promise<() => void> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((r) => this.queue.push(r));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.queue.shift();
-      if (next) next();
-      else this.free++;
-    };
-  }
-}
-
 export class QemuDriver implements ComputeDriver {
   readonly type = 'qemu';
   readonly capabilities: DriverCapabilities = {
@@ -173,7 +88,7 @@ export class QemuDriver implements ComputeDriver {
     Pick<QemuDriverOptions, 'accel' | 'log' | 'plugVif'>;
   private qmps = new Map<string, QmpClient>();
   private boots: Semaphore;
-  private baseLocks = new Map<string, Promise<string>>();
+  private images: ImageCache;
 
   constructor(opts: QemuDriverOptions) {
     this.o = {
@@ -187,6 +102,7 @@ export class QemuDriver implements ComputeDriver {
       ...opts,
     };
     this.boots = new Semaphore(this.o.maxConcurrentBoots);
+    this.images = new ImageCache(join(this.o.stateDir, '_base'), this.o.fetchImage);
   }
 
   private dir(uuid: string) {
@@ -300,180 +216,15 @@ export class QemuDriver implements ComputeDriver {
   }
 
   // ---------------------------------------------------------------- disks
-  /** One base file per image, fetched once and verified (md5 checksum from the image service). */
-  private async base(imageId: string): Promise<{ path: string; format: string }> {
-    const meta = join(this.o.stateDir, '_base', `${imageId}.json`);
-    if (existsSync(meta)) return JSON.parse(readFileSync(meta, 'utf8')) as { path: string; format: string };
-    let pending = this.baseLocks.get(imageId);
-    if (!pending) {
-      pending = (async () => {
-        const path = join(this.o.stateDir, '_base', imageId);
-        const img = await this.o.fetchImage(imageId);
-        const md5 = createHash('md5');
-        const tmp = `${path}.part`;
-        await pipeline(
-          img.data,
-          async function* (src: AsyncIterable<Buffer>) {
-            for await (const chunk of src) {
-              md5.update(chunk);
-              yield chunk;
-            }
-          },
-          createWriteStream(tmp),
-        );
-        const sum = md5.digest('hex');
-        if (img.checksum && img.checksum !== sum) {
-          rmSync(tmp, { force: true });
-          throw new DriverError(
-            `image ${imageId} failed its checksum (${sum} != ${img.checksum})`,
-            'ImageCorrupt',
-          );
-        }
-        renameSync(tmp, path);
-        writeFileSync(meta, JSON.stringify({ path, format: img.format }));
-        return JSON.stringify({ path, format: img.format });
-      })().finally(() => this.baseLocks.delete(imageId));
-      this.baseLocks.set(imageId, pending);
-    }
-    return JSON.parse(await pending) as { path: string; format: string };
-  }
-
   private async makeDisks(spec: InstanceSpec): Promise<void> {
-    const d = this.dir(spec.uuid);
-    if (!spec.image)
-      throw new DriverError('volume-backed instances need the block-storage service', 'Unsupported');
-    const base = await this.base(spec.image.id);
-    const root = join(d, 'disk');
-    rmSync(root, { force: true });
-    const size = spec.flavor.rootGb > 0 ? [`${spec.flavor.rootGb}G`] : [];
-    await run(this.o.qemuImg, [
-      'create',
-      '-q',
-      '-f',
-      'qcow2',
-      '-b',
-      base.path,
-      '-F',
-      base.format,
-      root,
-      ...size,
-    ]);
-    if (spec.flavor.ephemeralGb > 0)
-      await run(this.o.qemuImg, [
-        'create',
-        '-q',
-        '-f',
-        'qcow2',
-        join(d, 'disk.eph0'),
-        `${spec.flavor.ephemeralGb}G`,
-      ]);
-    if (spec.flavor.swapMb > 0)
-      await run(this.o.qemuImg, [
-        'create',
-        '-q',
-        '-f',
-        'qcow2',
-        join(d, 'disk.swap'),
-        `${spec.flavor.swapMb}M`,
-      ]);
-    if (spec.configDrive || this.o.forceConfigDrive) {
-      await buildConfigDrive(
-        {
-          uuid: spec.uuid,
-          name: spec.name,
-          hostname: spec.hostname,
-          projectId: spec.projectId,
-          availabilityZone: spec.availabilityZone,
-          metadata: spec.metadata,
-          keyName: spec.keyName,
-          publicKey: spec.publicKey,
-          userData: spec.userData,
-          networks: spec.networkInfo.map((v) => ({
-            portId: v.portId,
-            networkId: v.networkId,
-            mac: v.mac,
-            fixedIps: v.fixedIps,
-          })),
-        },
-        join(d, 'disk.config'),
-      );
-    }
+    await makeDisks(spec, this.dir(spec.uuid), {
+      images: this.images,
+      qemuImg: this.o.qemuImg,
+      forceConfigDrive: this.o.forceConfigDrive,
+    });
   }
 
   // ---------------------------------------------------------------- process
-  private tap(portId: string) {
-    return `tap${portId.slice(0, 11)}`;
-  }
-
-  private args(uuid: string, s: Saved, incoming?: string): string[] {
-    const spec = s.spec;
-    const d = this.dir(uuid);
-    const kvm = this.accelChoice?.accel === 'kvm';
-    const a = [
-      '-name',
-      `guest=instance-${uuid.slice(0, 8)},debug-threads=on`,
-      '-uuid',
-      uuid,
-      '-machine',
-      'q35',
-      '-accel',
-      kvm ? 'kvm' : 'tcg,tb-size=32',
-      '-cpu',
-      kvm ? 'host' : 'max',
-      '-smp',
-      String(spec.flavor.vcpus),
-      '-m',
-      String(spec.flavor.memoryMb),
-      '-nodefaults',
-      '-no-user-config',
-      '-no-shutdown',
-      '-display',
-      'none',
-      '-device',
-      'VGA',
-      '-vnc',
-      `${this.o.vncListen}:${s.vncDisplay},websocket=${5700 + s.vncDisplay}`,
-      '-chardev',
-      `socket,id=ser0,path=${join(d, 'serial.sock')},server=on,wait=off,logfile=${join(d, 'console.log')},logappend=on`,
-      '-serial',
-      'chardev:ser0',
-      '-qmp',
-      `unix:${join(d, 'qmp.sock')},server=on,wait=off`,
-      '-pidfile',
-      join(d, 'pid'),
-      '-daemonize',
-    ];
-    for (let i = 1; i <= ROOT_PORTS; i++)
-      a.push('-device', `pcie-root-port,id=rp${i},chassis=${i},slot=${i}`);
-    const drive = (file: string, id: string, opts: string, device = '') =>
-      a.push(
-        '-drive',
-        `file=${join(d, file)},if=none,id=${id},${opts}`,
-        '-device',
-        `virtio-blk-pci,drive=${id}${device}`,
-      );
-    if (s.rescue) {
-      // Rescue: boot a fresh disk of the image; the instance's own disk comes second, for repair.
-      drive('disk.rescue', 'rescue', 'format=qcow2', ',bootindex=0');
-      drive('disk', 'root', 'format=qcow2,discard=unmap');
-    } else {
-      drive('disk', 'root', 'format=qcow2,discard=unmap', ',bootindex=0');
-    }
-    if (existsSync(join(d, 'disk.eph0'))) drive('disk.eph0', 'eph0', 'format=qcow2');
-    if (existsSync(join(d, 'disk.swap'))) drive('disk.swap', 'swap', 'format=qcow2');
-    if (existsSync(join(d, 'disk.config'))) drive('disk.config', 'config', 'format=raw,readonly=on');
-    [...spec.networkInfo, ...s.extraVifs].forEach((v, i) => {
-      a.push(
-        '-netdev',
-        `tap,id=net${i},ifname=${this.tap(v.portId)},script=no,downscript=no`,
-        '-device',
-        `virtio-net-pci,netdev=net${i},mac=${v.mac},romfile=`,
-      );
-    });
-    if (incoming) a.push('-incoming', incoming);
-    return a;
-  }
-
   /** A VNC display whose ports (5900+n, websocket 5700+n) no instance here uses and nothing else listens on. */
   private async freeDisplay(): Promise<number> {
     const used = new Set(
@@ -500,9 +251,15 @@ export class QemuDriver implements ComputeDriver {
       rmSync(join(this.dir(uuid), 'pid'), { force: true });
       s.bootId = currentBootId();
       this.save(uuid, s);
-      await run(this.o.qemuBinary, this.args(uuid, s, incoming), { timeoutMs: 60_000 });
+      const args = qemuArgs(uuid, s, {
+        dir: this.dir(uuid),
+        kvm: this.accelChoice?.accel === 'kvm',
+        vncListen: this.o.vncListen,
+        incoming,
+      });
+      await run(this.o.qemuBinary, args, { timeoutMs: 60_000 });
       const q = await this.qmp(uuid);
-      for (const v of s.volumes) await this.plugVolume(q, v);
+      for (const v of s.volumes) await plugVolume(q, v);
       for (const v of [...s.spec.networkInfo, ...s.extraVifs]) await this.wire(v);
       setTimeout(release, incoming ? 0 : this.o.bootSettleMs).unref();
     } catch (e) {
@@ -512,7 +269,7 @@ export class QemuDriver implements ComputeDriver {
   }
 
   private async wire(v: VifSpec): Promise<void> {
-    await this.o.plugVif?.({ portId: v.portId, networkId: v.networkId, tap: this.tap(v.portId) });
+    await this.o.plugVif?.({ portId: v.portId, networkId: v.networkId, tap: tapName(v.portId) });
   }
 
   private async kill(uuid: string): Promise<void> {
@@ -706,21 +463,9 @@ export class QemuDriver implements ComputeDriver {
     if (s.rescue) return;
     const image = rescueImage ?? s.spec.image;
     if (!image) throw new DriverError('no image to rescue from', 'Unsupported');
-    const base = await this.base(image.id);
+    const base = await this.images.base(image.id);
     await this.kill(uuid);
-    const rescueDisk = join(this.dir(uuid), 'disk.rescue');
-    rmSync(rescueDisk, { force: true });
-    await run(this.o.qemuImg, [
-      'create',
-      '-q',
-      '-f',
-      'qcow2',
-      '-b',
-      base.path,
-      '-F',
-      base.format,
-      rescueDisk,
-    ]);
+    await createOverlay(this.o.qemuImg, base, join(this.dir(uuid), 'disk.rescue'));
     s.rescue = true;
     s.suspended = false;
     s.powerOff = false;
@@ -739,69 +484,17 @@ export class QemuDriver implements ComputeDriver {
   }
 
   // ---------------------------------------------------------------- hot-plug
-  private usedPorts(q: QmpClient): Promise<Set<string>> {
-    return q
-      .execute<{ name: string; type: string }[]>('qom-list', { path: '/machine/peripheral' })
-      .then((xs) => {
-        const used = new Set<string>();
-        for (const x of xs) if (x.name.startsWith('vol-') || x.name.startsWith('nic-')) used.add(x.name);
-        return used;
-      });
-  }
-
-  private async freePort(q: QmpClient): Promise<string> {
-    const pci =
-      await q.execute<{ devices: { qdev_id: string; pci_bridge?: { devices: unknown[] } }[] }[]>('query-pci');
-    for (const dev of pci[0]?.devices ?? []) {
-      if (/^rp\d+$/.test(dev.qdev_id) && (dev.pci_bridge?.devices ?? []).length === 0) return dev.qdev_id;
-    }
-    throw new DriverError('no free PCIe slot for hot-plug', 'NoResources');
-  }
-
-  private async plugVolume(q: QmpClient, v: VolumeSpec): Promise<void> {
-    const node = `vol-${v.volumeId.slice(0, 20)}`;
-    const path = String(v.connection.path ?? v.connection.device_path ?? '');
-    if (!path) throw new DriverError(`volume ${v.volumeId} has no file path`, 'VolumeUnusable');
-    const format = String(v.connection.format ?? 'raw');
-    await q.execute('blockdev-add', {
-      driver: format,
-      'node-name': node,
-      file: { driver: 'file', filename: path },
-    });
-    try {
-      await q.execute('device_add', {
-        driver: 'virtio-blk-pci',
-        id: node,
-        drive: node,
-        bus: await this.freePort(q),
-        serial: (v.serial ?? v.volumeId).slice(0, 20),
-      });
-    } catch (e) {
-      await q.execute('blockdev-del', { 'node-name': node }).catch(() => undefined);
-      throw e;
-    }
-  }
-
   async attachVolume(uuid: string, volume: VolumeSpec): Promise<void> {
     const s = this.saved(uuid);
     if (s.volumes.some((v) => v.volumeId === volume.volumeId)) return;
-    if (this.pid(uuid)) await this.plugVolume(await this.qmp(uuid), volume);
+    if (this.pid(uuid)) await plugVolume(await this.qmp(uuid), volume);
     s.volumes.push(volume);
     this.save(uuid, s);
   }
 
   async detachVolume(uuid: string, volumeId: string): Promise<void> {
     const s = this.saved(uuid);
-    const node = `vol-${volumeId.slice(0, 20)}`;
-    if (this.pid(uuid)) {
-      const q = await this.qmp(uuid);
-      if ((await this.usedPorts(q)).has(node)) {
-        const gone = q.waitEvent('DEVICE_DELETED', 30_000, (d) => d.device === node);
-        await q.execute('device_del', { id: node });
-        await gone;
-      }
-      await q.execute('blockdev-del', { 'node-name': node }).catch(() => undefined);
-    }
+    if (this.pid(uuid)) await unplugVolume(await this.qmp(uuid), volumeId);
     s.volumes = s.volumes.filter((v) => v.volumeId !== volumeId);
     this.save(uuid, s);
   }
@@ -810,23 +503,7 @@ export class QemuDriver implements ComputeDriver {
     const s = this.saved(uuid);
     if ([...s.spec.networkInfo, ...s.extraVifs].some((v) => v.portId === vif.portId)) return;
     if (this.pid(uuid)) {
-      const q = await this.qmp(uuid);
-      const id = `nic-${vif.portId.slice(0, 20)}`;
-      await q.execute('netdev_add', {
-        type: 'tap',
-        id,
-        ifname: this.tap(vif.portId),
-        script: 'no',
-        downscript: 'no',
-      });
-      await q.execute('device_add', {
-        driver: 'virtio-net-pci',
-        id,
-        netdev: id,
-        mac: vif.mac,
-        bus: await this.freePort(q),
-        romfile: '',
-      });
+      await plugNic(await this.qmp(uuid), vif);
       await this.wire(vif);
     }
     s.extraVifs.push(vif);
@@ -835,16 +512,7 @@ export class QemuDriver implements ComputeDriver {
 
   async detachInterface(uuid: string, portId: string): Promise<void> {
     const s = this.saved(uuid);
-    const id = `nic-${portId.slice(0, 20)}`;
-    if (this.pid(uuid)) {
-      const q = await this.qmp(uuid);
-      if ((await this.usedPorts(q)).has(id)) {
-        const gone = q.waitEvent('DEVICE_DELETED', 30_000, (d) => d.device === id);
-        await q.execute('device_del', { id });
-        await gone;
-        await q.execute('netdev_del', { id }).catch(() => undefined);
-      }
-    }
+    if (this.pid(uuid)) await unplugNic(await this.qmp(uuid), portId);
     s.extraVifs = s.extraVifs.filter((v) => v.portId !== portId);
     this.save(uuid, s);
   }

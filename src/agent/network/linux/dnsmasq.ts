@@ -5,7 +5,7 @@
  * re-reads; only a change of subnets restarts the process. DNS is off (`--port=0`): names are the
  * subnet's DNS servers' business, and a resolver inside a tenant network would forward to the host's.
  */
-import type { NetworkSpec, PortSpec } from '../../../services/network/driver.js';
+import type { NetworkSpec, PortSpec } from '../driver.js';
 import { BRIDGE, METADATA_IP } from './names.js';
 
 export interface DhcpFiles {

@@ -17,16 +17,10 @@
  * given are kept under its state directory, so after a restart it still knows every port of a network
  * before all of them have been sent again.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type {
-  NetworkDriver,
-  NetworkSpec,
-  PortSpec,
-  RouterSpec,
-  WiringStatus,
-} from '../../../services/network/driver.js';
-import { dhcpHosts, dhcpOpts, dnsmasqArgs, dhcpSubnets } from './dnsmasq.js';
+import type { NetworkDriver, NetworkSpec, PortSpec, RouterSpec, VifPlug, WiringStatus } from '../driver.js';
+import { ensureDhcp, stopDhcp } from './dhcp.js';
 import { KeyedMutex, inNs, ip, ipQuiet, links, namespaces, run, type Link } from './exec.js';
 import { MetadataProxy, listenInNamespace, type MetadataUpstream } from './metadata-proxy.js';
 import {
@@ -41,6 +35,8 @@ import {
   tapName,
 } from './names.js';
 import { filtered, networkRuleset, portAddresses, routerRuleset } from './nft.js';
+import { ensureRoutes, routerLeg } from './router.js';
+import { readJson, writeAtomic } from './state.js';
 
 /** Where a physical network (provider:physical_network) meets the host: a bridge, optionally in a namespace. */
 export interface PhysicalNetwork {
@@ -60,38 +56,6 @@ export interface LinuxNetworkDriverOptions {
   log?: { info(o: unknown, m?: string): void; warn(o: unknown, m?: string): void };
 }
 
-/** What plugVif needs: QEMU created `tap` for `portId` in the host namespace. */
-export interface VifPlug {
-  portId: string;
-  networkId: string;
-  tap: string;
-}
-
-const readJson = <T>(f: string): T | undefined => {
-  try {
-    return JSON.parse(readFileSync(f, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-};
-const writeAtomic = (f: string, data: string) => {
-  writeFileSync(`${f}.tmp`, data);
-  renameSync(`${f}.tmp`, f);
-};
-/** Running (a zombie, which a host without a reaping init can leave behind, is not). */
-const pidAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-};
 const prefixLen = (cidr: string) => Number(cidr.split('/')[1]);
 
 export class LinuxNetworkDriver implements NetworkDriver {
@@ -306,7 +270,7 @@ export class LinuxNetworkDriver implements NetworkDriver {
     await this.lock.run(`net:${networkId}`, async () => {
       this.proxies.get(networkId)?.close();
       this.proxies.delete(networkId);
-      await this.stopDhcp(networkId);
+      await stopDhcp(this.dir('networks', networkId));
       if ((await namespaces()).includes(this.nsOf(networkId)))
         await ip(null, 'netns', 'del', this.nsOf(networkId));
       rmSync(this.dir('networks', networkId), { recursive: true, force: true });
@@ -319,67 +283,6 @@ export class LinuxNetworkDriver implements NetworkDriver {
         }
       for (const k of [...this.applied.keys()]) if (k.endsWith(`:${networkId}`)) this.applied.delete(k);
     });
-  }
-
-  // ------------------------------------------------------------------ DHCP
-
-  private dhcpFiles(networkId: string) {
-    const d = this.dir('networks', networkId);
-    return {
-      pidFile: join(d, 'dnsmasq.pid'),
-      hostsFile: join(d, 'hosts'),
-      optsFile: join(d, 'opts'),
-      leaseFile: join(d, 'leases'),
-    };
-  }
-
-  private dhcpPid(networkId: string): number | undefined {
-    try {
-      const pid = Number(readFileSync(this.dhcpFiles(networkId).pidFile, 'utf8').trim());
-      if (!(pid > 0 && pidAlive(pid))) return undefined;
-      // The pid must still be our dnsmasq (pids are reused).
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      return cmd.includes('dnsmasq') && cmd.includes(this.dhcpFiles(networkId).pidFile) ? pid : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async stopDhcp(networkId: string): Promise<void> {
-    const pid = this.dhcpPid(networkId);
-    if (!pid) return;
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 50 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
-    if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
-    rmSync(this.dhcpFiles(networkId).pidFile, { force: true });
-  }
-
-  private async ensureDhcp(spec: NetworkSpec, ports: PortSpec[]): Promise<void> {
-    const f = this.dhcpFiles(spec.id);
-    if (!spec.adminStateUp || !spec.dhcpPort || dhcpSubnets(spec).length === 0) {
-      await this.stopDhcp(spec.id);
-      return;
-    }
-    const hosts = dhcpHosts(spec, ports);
-    const opts = dhcpOpts(spec);
-    const args = dnsmasqArgs(spec, f);
-    const argsFile = join(this.dir('networks', spec.id), 'args');
-    const changed = (file: string, text: string) => {
-      const old = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-      if (old !== text) writeAtomic(file, text);
-      return old !== text;
-    };
-    const filesChanged = [changed(f.hostsFile, hosts), changed(f.optsFile, opts)].some(Boolean);
-    const argsChanged = changed(argsFile, args.join('\n'));
-    const pid = this.dhcpPid(spec.id);
-    if (pid && !argsChanged) {
-      if (filesChanged) process.kill(pid, 'SIGHUP');
-      return;
-    }
-    if (pid) await this.stopDhcp(spec.id);
-    if (!existsSync(f.leaseFile)) writeFileSync(f.leaseFile, '');
-    // dnsmasq daemonizes: it outlives this process, so a restart of the control plane does not stop DHCP.
-    await inNs(this.nsOf(spec.id), 'dnsmasq', args);
   }
 
   // ------------------------------------------------------------------ ports
@@ -483,7 +386,7 @@ export class LinuxNetworkDriver implements NetworkDriver {
       this.applied.set(`fw:${networkId}`, rules);
     }
     const spec = this.networks.get(networkId);
-    if (spec) await this.ensureDhcp(spec, ports);
+    if (spec) await ensureDhcp(spec, ports, this.dir('networks', spec.id), this.nsOf(spec.id));
   }
 
   private relevantSets(ports: PortSpec[]): Map<string, string[]> {
@@ -536,10 +439,11 @@ export class LinuxNetworkDriver implements NetworkDriver {
         const name = qrName(portId);
         wanted.add(name);
         const mtu = this.networks.get(ifs[0]!.networkId)?.mtu;
-        await this.routerLeg(
+        await this.segment(ifs[0]!.networkId);
+        await routerLeg(
           ns,
           name,
-          ifs[0]!.networkId,
+          this.nsOf(ifs[0]!.networkId),
           ifs[0]!.mac,
           mtu,
           ifs.map((i) => `${i.ipAddress}/${prefixLen(i.cidr)}`),
@@ -555,10 +459,11 @@ export class LinuxNetworkDriver implements NetworkDriver {
           ...gw.fixedIps.map((f) => `${f.ipAddress}/${prefixLen(f.cidr)}`),
           ...spec.floatingIps.map((f) => `${f.floatingIpAddress}/32`),
         ];
-        await this.routerLeg(
+        await this.segment(gw.networkId);
+        await routerLeg(
           ns,
           gwDev,
-          gw.networkId,
+          this.nsOf(gw.networkId),
           gw.mac,
           this.networks.get(gw.networkId)?.mtu,
           addrs,
@@ -568,7 +473,7 @@ export class LinuxNetworkDriver implements NetworkDriver {
       for (const l of await links(ns))
         if ((l.ifname.startsWith('qr-') || l.ifname.startsWith('qg-')) && !wanted.has(l.ifname))
           await ipQuiet(ns, 'link', 'del', l.ifname);
-      await this.ensureRoutes(ns, spec, gwDev);
+      await ensureRoutes(ns, spec, gwDev, this.o.log);
       // Connections through floating IPs that went away (or moved) must not live on in conntrack.
       for (const f of prev?.floatingIps ?? []) {
         const now = spec.floatingIps.find((x) => x.id === f.id);
@@ -589,64 +494,6 @@ export class LinuxNetworkDriver implements NetworkDriver {
         floatingIps: Object.fromEntries(spec.floatingIps.map((f) => [f.id, st])),
       };
     });
-  }
-
-  /** One router interface: a veth from the router namespace into a network's bridge. */
-  private async routerLeg(
-    ns: string,
-    name: string,
-    networkId: string,
-    mac: string,
-    mtu: number | undefined,
-    addresses: string[],
-    up: 'up' | 'down',
-  ): Promise<void> {
-    const netNs = this.nsOf(networkId);
-    await this.segment(networkId);
-    let l = (await links(ns)).find((x) => x.ifname === name);
-    const peer = (await links(netNs)).find((x) => x.ifname === name);
-    if (l && !peer) {
-      await ipQuiet(ns, 'link', 'del', name);
-      l = undefined;
-    }
-    if (!l) {
-      await ipQuiet(netNs, 'link', 'del', name);
-      await ip(null, 'link', 'add', name, 'netns', ns, 'type', 'veth', 'peer', 'name', name, 'netns', netNs);
-    }
-    if (l?.address !== mac.toLowerCase()) await ip(ns, 'link', 'set', name, 'address', mac.toLowerCase());
-    if (mtu && l?.mtu !== mtu) {
-      await ip(ns, 'link', 'set', name, 'mtu', String(mtu));
-      await ip(netNs, 'link', 'set', name, 'mtu', String(mtu));
-    }
-    await ip(netNs, 'link', 'set', name, 'master', BRIDGE, 'up');
-    const have = new Set(
-      (l?.addr_info ?? [])
-        .filter((a) => !a.local.startsWith('fe80:'))
-        .map((a) => `${a.local}/${a.prefixlen}`),
-    );
-    for (const a of have) if (!addresses.includes(a)) await ipQuiet(ns, 'addr', 'del', a, 'dev', name);
-    for (const a of addresses) if (!have.has(a)) await ip(ns, 'addr', 'add', a, 'dev', name, 'nodad');
-    await ip(ns, 'link', 'set', name, up);
-  }
-
-  private async ensureRoutes(ns: string, spec: RouterSpec, gwDev: string | null): Promise<void> {
-    const want: string[][] = [];
-    const v4gw = spec.gateway?.fixedIps.find((f) => f.gatewayIp && !f.gatewayIp.includes(':'))?.gatewayIp;
-    if (gwDev && v4gw) want.push(['default', 'via', v4gw, 'dev', gwDev]);
-    for (const r of spec.routes) want.push([r.destination, 'via', r.nexthop]);
-    const have = JSON.parse((await ip(ns, '-j', 'route', 'show', 'proto', 'static')) || '[]') as {
-      dst: string;
-      gateway?: string;
-    }[];
-    const key = (dst: string, via: string) => `${dst === '0.0.0.0/0' ? 'default' : dst} ${via}`;
-    const wantKeys = new Set(want.map((w) => key(w[0]!, w[2]!)));
-    for (const h of have)
-      if (!wantKeys.has(key(h.dst, h.gateway ?? '')))
-        await ipQuiet(ns, 'route', 'del', h.dst, ...(h.gateway ? ['via', h.gateway] : []), 'proto', 'static');
-    for (const w of want)
-      await ip(ns, 'route', 'replace', ...w, 'proto', 'static').catch((err: unknown) =>
-        this.o.log?.warn({ err, router: spec.id, route: w.join(' ') }, 'router route not installed'),
-      );
   }
 
   async deleteRouter(routerId: string): Promise<void> {
@@ -687,7 +534,7 @@ export class LinuxNetworkDriver implements NetworkDriver {
     for (const p of this.proxies.values()) p.close();
     this.proxies.clear();
     for (const id of existsSync(this.dir('networks')) ? readdirSync(this.dir('networks')) : [])
-      await this.stopDhcp(id);
+      await stopDhcp(this.dir('networks', id));
     for (const ns of await namespaces())
       if (ns.startsWith(this.o.prefix)) await ipQuiet(null, 'netns', 'del', ns);
     for (const p of Object.values(this.o.physicalNetworks))

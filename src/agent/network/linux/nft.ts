@@ -14,9 +14,9 @@
  * Every ruleset replaces its table in one transaction (`add table; delete table; table {...}`), so a
  * change never opens a window where a port is unfiltered.
  */
-import type { FirewallRule, PortSpec, RouterSpec } from '../../../services/network/driver.js';
+import type { FirewallRule, PortSpec, RouterSpec } from '../driver.js';
 import { tapName } from './names.js';
-import { IP_PROTOCOL_MAP } from '../../../services/network/protocols.js';
+import { IP_PROTOCOL_MAP } from '../ip-protocols.js';
 
 const hex = (id: string) => id.replace(/-/g, '').toLowerCase();
 export const setName = (groupId: string, v6: boolean) => `sg${v6 ? 6 : 4}_${hex(groupId)}`;

@@ -1,8 +1,9 @@
 /** Helpers shared by the compute routes: caller, microversion, Nova faults, body validation. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../../../core/errors.js';
-import type { Caller } from '../facades.js';
-import type { ComputeManager } from '../manager.js';
+import { callerOf as requestCaller, type Caller } from '../../../core/auth/caller.js';
+import { parseLimit } from '../../../core/http/collection.js';
+import type { ComputeManager } from '../manager/index.js';
 import { MAX_VERSION, Mv, parseMicroversion } from '../microversion.js';
 import type { ViewCtx } from '../views.js';
 
@@ -44,18 +45,20 @@ export function microversionHooks(scope: FastifyInstance): void {
 
 export const mv = (req: FastifyRequest): Mv => req.computeMv ?? new Mv(1);
 
+/** The caller of a compute request: project-scoped tokens only (403 otherwise, as Nova). */
 export function callerOf(req: FastifyRequest, mgr: ComputeManager): Caller {
-  const a = req.auth!;
-  if (!a.projectId) throw new ApiError(403, 'Compute API calls need a project-scoped token.', 'forbidden');
-  return {
-    userId: a.userId,
-    projectId: a.projectId,
-    roles: a.roles.map((r) => r.name),
-    isAdmin: mgr.policy.check('context_is_admin', {}, a.creds),
-    creds: a.creds,
-    requestId: req.id,
-  };
+  if (!req.auth!.projectId)
+    throw new ApiError(403, 'Compute API calls need a project-scoped token.', 'forbidden');
+  return requestCaller(req.auth, mgr.policy, req.id);
 }
+
+/** Route parameters. */
+export type P = Record<string, string>;
+export const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/** A query flag Nova reads as true ('true', '1', 'yes'). */
+export const flag = (req: FastifyRequest, k: string, yes = ['true', '1', 'yes']) =>
+  yes.includes((q1(req, k) ?? '').toLowerCase());
 
 export function viewCtx(
   req: FastifyRequest,
@@ -203,12 +206,26 @@ export function qAll(req: FastifyRequest, k: string): string[] {
   const v = query(req)[k];
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
+/** `limit` (Nova's max_limit 1000), bounded by the core collection helper. */
 export function limitOf(req: FastifyRequest, max = 1000): number | undefined {
-  const l = q1(req, 'limit');
-  if (l === undefined) return undefined;
-  if (!/^\d+$/.test(l))
-    throw bad(`Invalid input for query parameters limit. Value: ${l}. '${l}' does not match '^[0-9]*$'`);
-  return Math.min(Number(l), max);
+  return parseLimit(q1(req, 'limit'), {
+    max,
+    invalid: (l) =>
+      bad(`Invalid input for query parameters limit. Value: ${l}. '${l}' does not match '^[0-9]*$'`),
+  });
+}
+
+/** Skip past `marker` in rows already in order (400 when it is not among them). */
+export function afterMarker<T>(
+  rows: T[],
+  marker: string | undefined,
+  keyOf: (r: T) => string,
+  notFound?: string,
+): T[] {
+  if (!marker) return rows;
+  const i = rows.findIndex((r) => keyOf(r) === marker);
+  if (i < 0) throw bad(notFound ?? `marker [${marker}] not found`);
+  return rows.slice(i + 1);
 }
 
 export const VERSION_INFO = (base: string) => ({

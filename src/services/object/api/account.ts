@@ -15,12 +15,12 @@ import {
   type Services,
   type SwiftRequest,
 } from './common.js';
-import type { AccountRow } from '../store.js';
+import type { AccountRow } from '../rows.js';
 
 /** The account's row, or the empty account keystoneauth's autocreate shows until its first container. */
 async function accountOf(s: Services, account: string): Promise<AccountRow> {
   return (
-    (await s.store.getAccount(account)) ?? {
+    (await s.mgr.account(account)) ?? {
       account,
       project_id: projectOfAccount(account) ?? '',
       created_at: timestamp(),
@@ -70,7 +70,7 @@ export async function account(r: SwiftRequest, s: Services) {
       const p = listParams(r.query, CONSTRAINTS.account_listing_limit);
       const fmt = listingFormat(r.query, r.req.headers.accept);
       const a = await accountOf(s, r.account);
-      const entries = await list(p, (range) => s.store.listContainers(r.account, range));
+      const entries = await list(p, (range) => s.mgr.listContainers(r.account, range));
       accountHeaders(r, s, a);
       reply.header('content-type', CONTENT_TYPES[fmt]);
       if (!entries.length && fmt === 'plain') return empty(reply, 204, CONTENT_TYPES.plain);
@@ -91,7 +91,7 @@ export async function account(r: SwiftRequest, s: Services) {
       const acl = cleanAccountAcl(r.req.headers['x-account-access-control']);
       const project = projectOfAccount(r.account);
       if (!project) throw swiftError(404);
-      await s.store.updateAccountMeta(r.account, project, timestamp(), (m) => {
+      await s.mgr.updateAccountMeta(r.account, project, timestamp(), (m) => {
         const next = updateMeta(r.req, parseMeta(m), 'account');
         if (acl !== undefined) {
           if (acl === '') delete next['x-account-access-control'];

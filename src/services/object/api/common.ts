@@ -3,12 +3,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Access, Requester } from '../domain/access.js';
 import type { ObjectManager } from '../manager.js';
-import type { ObjectStore } from '../store.js';
 import { checkStoredMetadata } from '../constraints.js';
 
 export interface Services {
   mgr: ObjectManager;
-  store: ObjectStore;
   access: Access;
   log: Logger;
 }
@@ -89,4 +87,4 @@ export function empty(reply: FastifyReply, status: number, type = 'text/html; ch
 
 /** A lazy read of an account's X-Account-Access-Control (only needed when the policy alone refuses). */
 export const accountAcl = (s: Services, account: string) => async () =>
-  parseMeta((await s.store.getAccount(account))?.meta ?? '{}')['x-account-access-control'];
+  parseMeta((await s.mgr.account(account))?.meta ?? '{}')['x-account-access-control'];

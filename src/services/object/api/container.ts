@@ -5,7 +5,7 @@ import { projectOfAccount } from '../domain/access.js';
 import { cleanAcl } from '../domain/acl.js';
 import { CONTENT_TYPES, list, listingFormat, listParams, renderListing, textOf } from '../domain/listing.js';
 import { isoDate, normal, timestamp, httpDate } from '../domain/time.js';
-import type { ContainerRow } from '../store.js';
+import type { ContainerRow } from '../rows.js';
 import {
   accountAcl,
   empty,
@@ -84,7 +84,7 @@ export async function container(r: SwiftRequest, s: Services) {
   switch (method) {
     case 'HEAD':
     case 'GET': {
-      const c = await s.store.getContainer(account, name);
+      const c = await s.mgr.container(account, name);
       await s.access.require(r.who, 'object-store:container:get', account, {
         acl: readAcl(c),
         accountAcl: acctAcl,
@@ -97,7 +97,7 @@ export async function container(r: SwiftRequest, s: Services) {
       const p = listParams(r.query, CONSTRAINTS.container_listing_limit);
       const fmt = listingFormat(r.query, r.req.headers.accept);
       const now = Date.now() / 1000;
-      const entries = await list(p, (range) => s.store.listObjects(account, name, range, now));
+      const entries = await list(p, (range) => s.mgr.listObjects(account, name, range, now));
       containerHeaders(r, s, c);
       reply.header('content-type', CONTENT_TYPES[fmt]);
       if (!entries.length && fmt === 'plain') return empty(reply, 204, CONTENT_TYPES.plain);
@@ -125,7 +125,7 @@ export async function container(r: SwiftRequest, s: Services) {
       const extra = storedHeaders(r, s);
       const ts = timestamp();
       const meta = updateMeta(r.req, {}, 'container', extra);
-      const created = await s.store.putContainer(
+      const created = await s.mgr.putContainer(
         {
           account,
           name,
@@ -148,7 +148,7 @@ export async function container(r: SwiftRequest, s: Services) {
       if (r.req.headers['x-versions-location'] && r.req.headers['x-history-location'])
         throw swiftText(400, 'Only one of X-Versions-Location or X-History-Location may be specified');
       const extra = storedHeaders(r, s);
-      const c = await s.store.updateContainer(account, name, (existing) => ({
+      const c = await s.mgr.updateContainer(account, name, (existing) => ({
         meta: JSON.stringify(updateMeta(r.req, parseMeta(existing.meta), 'container', extra)),
       }));
       if (!c) throw swiftError(404);
@@ -156,7 +156,7 @@ export async function container(r: SwiftRequest, s: Services) {
     }
     case 'DELETE': {
       await s.access.require(r.who, 'object-store:container:delete', account, { accountAcl: acctAcl });
-      const res = await s.store.deleteContainer(account, name);
+      const res = await s.mgr.deleteContainer(account, name);
       if (res === 'missing') throw swiftError(404);
       if (res === 'not-empty') throw swiftError(409);
       return empty(reply, 204);

@@ -6,7 +6,7 @@ import { checkMetadata, CONSTRAINTS, deleteAt, latin1ToUtf8, utf8Length } from '
 import { htmlPage, swiftError, swiftText } from '../faults.js';
 import { conditional, etagList, guessType, parseRange } from '../domain/http.js';
 import { httpDate, normal } from '../domain/time.js';
-import type { ObjectRow } from '../store.js';
+import type { ObjectRow } from '../rows.js';
 import {
   accountAcl,
   empty,
@@ -81,7 +81,7 @@ export async function object(r: SwiftRequest, s: Services) {
   const { method, account } = r;
   const cont = r.container!;
   const name = r.object!;
-  const containerRow = await s.store.getContainer(account, cont);
+  const containerRow = await s.mgr.container(account, cont);
   const cmeta = parseMeta(containerRow?.meta ?? '{}');
   const acctAcl = accountAcl(s, account);
   const read = { kind: 'read' as const, value: cmeta['x-container-read'] };
@@ -104,7 +104,7 @@ export async function object(r: SwiftRequest, s: Services) {
       if (!dest) throw swiftText(412, 'Destination header required');
       const [dc, dn] = pathHeader(dest, 'Destination');
       const destAccount = header(r.req, 'destination-account') ?? account;
-      const dContainer = await s.store.getContainer(destAccount, dc);
+      const dContainer = await s.mgr.container(destAccount, dc);
       await s.access.require(r.who, 'object-store:object:put', destAccount, {
         acl: { kind: 'write', value: parseMeta(dContainer?.meta ?? '{}')['x-container-write'] },
         accountAcl: accountAcl(s, destAccount),
@@ -128,7 +128,7 @@ export async function object(r: SwiftRequest, s: Services) {
         meta['x-object-manifest'] = old['x-object-manifest'];
       if (old['x-static-large-object']) meta['x-static-large-object'] = old['x-static-large-object'];
       const given = (r.req as unknown as { swiftContentType?: string }).swiftContentType;
-      const ok = await s.store.updateObject(account, cont, name, row.timestamp, {
+      const ok = await s.mgr.updateObject(account, cont, name, row.timestamp, {
         meta: JSON.stringify(meta),
         delete_at: at ?? null,
         ...(given ? { content_type: contentType(r, name, row.content_type) } : {}),
@@ -178,7 +178,7 @@ async function put(r: SwiftRequest, s: Services, containerExists: boolean) {
     if (cl !== undefined && cl !== '0') throw swiftText(400, 'Copy requests require a zero byte body');
     const [sc, sn] = pathHeader(copyFrom, 'X-Copy-From');
     const srcAccount = header(req, 'x-copy-from-account') ?? account;
-    const srcContainer = await s.store.getContainer(srcAccount, sc);
+    const srcContainer = await s.mgr.container(srcAccount, sc);
     await s.access.require(r.who, 'object-store:object:get', srcAccount, {
       acl: { kind: 'read', value: parseMeta(srcContainer?.meta ?? '{}')['x-container-read'] },
       accountAcl: accountAcl(s, srcAccount),

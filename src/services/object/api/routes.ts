@@ -43,7 +43,7 @@ export function swiftRoutes(scope: FastifyInstance, s: Services, tokens: TokenVa
     prefix,
     faults: (e) => renderFault(e).body,
     frameworkError: (err, req, reply) =>
-      renderError(
+      void renderError(
         err.code === 'FST_ERR_BAD_URL' ? swiftText(412, 'Invalid UTF8 or contains NULL') : swiftError(400),
         req,
         reply,

@@ -5,7 +5,7 @@
  */
 import { swiftError, swiftText } from '../faults.js';
 import { CONSTRAINTS, latin1ToUtf8 } from '../constraints.js';
-import type { Range } from '../store.js';
+import type { Range } from '../rows.js';
 
 export interface ListParams {
   prefix: string;

@@ -1,6 +1,6 @@
 /**
  * The network driver: what a host agent does to make the wiring real. The control plane never calls a driver
- * directly; it publishes desired-state documents on the bus (see agent.ts) and the agent drives its driver.
+ * directly; it publishes desired-state documents on the bus (protocol.ts) and the agent (agent.ts) and the agent drives its driver.
  *
  * Every document is complete (level-triggered): applying the same document twice is a no-op, and a document
  * carries everything the driver needs, so an agent in another process (`stackbox agent`, NATS) needs no
@@ -112,6 +112,13 @@ export interface RouterSpec {
   routes: { destination: string; nexthop: string }[];
 }
 
+/** What plugVif needs: the hypervisor created `tap` for `portId` in the host namespace. */
+export interface VifPlug {
+  portId: string;
+  networkId: string;
+  tap: string;
+}
+
 /** Status a driver reports for what it applied. */
 export type WiringStatus = 'ACTIVE' | 'DOWN' | 'ERROR';
 
@@ -143,64 +150,11 @@ export interface NetworkDriver {
    * port's document was applied) through it.
    */
   onStatus?: (kind: 'port', id: string, status: WiringStatus) => void;
-}
-
-/**
- * The fake driver: records the desired wiring so tests can assert it, and reports ports ACTIVE when they
- * are up and in use (bound to a host or owned by a device), as an agent would after plugging them.
- */
-export class FakeNetworkDriver implements NetworkDriver {
-  readonly name = 'fake';
-  readonly networks = new Map<string, NetworkSpec>();
-  readonly ports = new Map<string, PortSpec>();
-  readonly routers = new Map<string, RouterSpec>();
-  readonly addressSets = new Map<string, string[]>();
-  /** Every call, in order, for tests that assert sequencing. */
-  readonly calls: { op: string; id: string }[] = [];
-
-  async ensureNetwork(spec: NetworkSpec): Promise<WiringStatus> {
-    this.calls.push({ op: 'ensureNetwork', id: spec.id });
-    this.networks.set(spec.id, spec);
-    return spec.adminStateUp ? 'ACTIVE' : 'DOWN';
-  }
-
-  async deleteNetwork(networkId: string): Promise<void> {
-    this.calls.push({ op: 'deleteNetwork', id: networkId });
-    this.networks.delete(networkId);
-  }
-
-  async plugPort(spec: PortSpec): Promise<WiringStatus> {
-    this.calls.push({ op: 'plugPort', id: spec.id });
-    this.ports.set(spec.id, spec);
-    if (!spec.adminStateUp) return 'DOWN';
-    return spec.hostId !== '' || spec.deviceOwner !== '' ? 'ACTIVE' : 'DOWN';
-  }
-
-  async unplugPort(portId: string): Promise<void> {
-    this.calls.push({ op: 'unplugPort', id: portId });
-    this.ports.delete(portId);
-  }
-
-  async ensureRouter(spec: RouterSpec) {
-    this.calls.push({ op: 'ensureRouter', id: spec.id });
-    this.routers.set(spec.id, spec);
-    const floatingIps: Record<string, WiringStatus> = {};
-    for (const f of spec.floatingIps) floatingIps[f.id] = spec.adminStateUp ? 'ACTIVE' : 'DOWN';
-    return { status: (spec.adminStateUp ? 'ACTIVE' : 'DOWN') as WiringStatus, floatingIps };
-  }
-
-  async deleteRouter(routerId: string): Promise<void> {
-    this.calls.push({ op: 'deleteRouter', id: routerId });
-    this.routers.delete(routerId);
-  }
-
-  async ensureAddressSet(groupId: string, addresses: string[]): Promise<void> {
-    this.calls.push({ op: 'ensureAddressSet', id: groupId });
-    this.addressSets.set(groupId, addresses);
-  }
-
-  async deleteAddressSet(groupId: string): Promise<void> {
-    this.calls.push({ op: 'deleteAddressSet', id: groupId });
-    this.addressSets.delete(groupId);
-  }
+  /**
+   * Drivers that wire hypervisor taps implement this: the compute driver calls it after QEMU created a NIC's
+   * tap (at every start and hot-plug), and the network driver moves the tap into the port's network.
+   */
+  plugVif?(v: VifPlug): Promise<void>;
+  /** Release what the driver holds in this process (proxies, timers); the wiring stays. */
+  close?(): void;
 }

@@ -2,39 +2,20 @@
  * The network agent: receives desired-state documents on the bus and applies them with its driver, then
  * reports statuses back on the bus. It holds no database handle, so the same class can run in another
  * process (`stackbox agent`) once the bus is NATS.
- *
- *   network.wiring  {kind: 'network'|'port'|'router'|'addressset', id, spec | null}   control plane → agent
- *   network.status  {kind: 'port'|'floatingip'|'router'|'network', id, status}   agent → control plane
- *   network.resync  {}   agent → control plane, at agent start (drivers with host state): send everything,
- *                        then a `sync` document listing every id, after which the driver reconciles
+ The messages are in protocol.ts.
  *
  * Documents for one resource are applied in order; a newer document queued behind an older one replaces it
  * (only the latest desired state matters).
  */
 import type { Bus } from '../../core/bus/index.js';
-import type { NetworkDriver, NetworkSpec, PortSpec, RouterSpec, WiringStatus } from './driver.js';
-
-export const WIRING_SUBJECT = 'network.wiring';
-export const STATUS_SUBJECT = 'network.status';
-export const RESYNC_SUBJECT = 'network.resync';
-
-export type WiringMessage =
-  | { kind: 'network'; id: string; spec: NetworkSpec | null; networkId?: string }
-  | { kind: 'port'; id: string; spec: PortSpec | null; networkId?: string }
-  | { kind: 'router'; id: string; spec: RouterSpec | null; networkId?: string }
-  | { kind: 'addressset'; id: string; spec: { addresses: string[] } | null; networkId?: string }
-  | {
-      kind: 'sync';
-      id: string;
-      spec: { networks: string[]; routers: string[]; ports: string[] };
-      networkId?: string;
-    };
-
-export interface StatusMessage {
-  kind: 'port' | 'floatingip' | 'router' | 'network';
-  id: string;
-  status: WiringStatus;
-}
+import type { NetworkDriver } from './driver.js';
+import {
+  RESYNC_SUBJECT,
+  STATUS_SUBJECT,
+  WIRING_SUBJECT,
+  type StatusMessage,
+  type WiringMessage,
+} from './protocol.js';
 
 interface Logger {
   warn(obj: unknown, msg?: string): void;

@@ -4,12 +4,12 @@
  * every transition back, heartbeats, and reconciles at start: the control plane answers its `hello` with
  * the instances this host should have, and the agent converges the driver to that.
  *
- * In `stackbox up` the agent runs in-process (the compute service starts it); scaled out, `stackbox agent`
+ * In `stackbox up` the agent runs in-process (src/agent/host.ts builds it); scaled out, `stackbox agent`
  * runs the same class on each hypervisor host with a NATS bus.
  */
 import type { Logger } from 'pino';
-import type { Bus } from '../core/bus/index.js';
-import { DriverError, PowerState, type ComputeDriver, type InstanceSpec } from './compute/driver.js';
+import type { Bus } from '../../core/bus/index.js';
+import { DriverError, PowerState, type ComputeDriver, type InstanceSpec } from './driver.js';
 import {
   REPORT_SUBJECT,
   hostSubject,
@@ -18,7 +18,7 @@ import {
   type AgentTask,
   type DesiredInstance,
   type StateReport,
-} from './compute/protocol.js';
+} from './protocol.js';
 
 /** How the agent moves image bytes (the control plane supplies it; a remote agent would use the image API). */
 export interface ImageTransfer {
