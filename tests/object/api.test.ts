@@ -1,5 +1,5 @@
 /** The object store (Swift v1) in-process: accounts, containers, objects, listings, ACLs, bad input. */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -564,5 +564,125 @@ describe('concurrency', () => {
     const h = await sw('HEAD', `${A}/conc`, { token: alice.token });
     expect(Number(h.headers['x-container-object-count'])).toBe(list.length);
     expect(Number(h.headers['x-container-bytes-used'])).toBe(list.reduce((n, o) => n + o.bytes, 0));
+  });
+});
+
+describe('quotas', () => {
+  it('container byte and count quotas are 413 "Upload exceeds quota."; bad values 400', async () => {
+    let r = await sw('PUT', `${A}/q`, {
+      token: alice.token,
+      headers: { 'x-container-meta-quota-bytes': '10', 'x-container-meta-quota-count': '2' },
+    });
+    expect(r.statusCode).toBe(201);
+    expect((await sw('PUT', `${A}/q/a`, { token: alice.token, body: '12345678' })).statusCode).toBe(201);
+    r = await sw('PUT', `${A}/q/b`, { token: alice.token, body: '123' });
+    expect(r.statusCode).toBe(413);
+    expect(r.body).toBe('Upload exceeds quota.');
+    // as Swift counts: an overwrite needs room for its whole size on top of what is used (8 + 3 > 10)
+    expect((await sw('PUT', `${A}/q/a`, { token: alice.token, body: '123' })).statusCode).toBe(413);
+    expect((await sw('PUT', `${A}/q/a`, { token: alice.token, body: '12' })).statusCode).toBe(201);
+    await sw('POST', `${A}/q`, { token: alice.token, headers: { 'x-container-meta-quota-bytes': '100' } });
+    expect((await sw('PUT', `${A}/q/b`, { token: alice.token, body: '1' })).statusCode).toBe(201);
+    expect((await sw('PUT', `${A}/q/c`, { token: alice.token, body: '1' })).statusCode).toBe(413); // count 2
+    r = await sw('POST', `${A}/q`, {
+      token: alice.token,
+      headers: { 'x-container-meta-quota-bytes': 'lots' },
+    });
+    expect(r.statusCode).toBe(400);
+    expect(r.body).toBe('Invalid bytes quota.');
+  });
+  it('only a reseller admin sets an account quota', async () => {
+    const r = await sw('POST', `AUTH_${bob.projectId}`, {
+      token: bob.token,
+      headers: { 'x-account-meta-quota-bytes': '5' },
+    });
+    expect(r.statusCode).toBe(403);
+  });
+});
+
+describe('TempURL', () => {
+  const sign = (algo: string, key: string, method: string, expires: number, path: string) =>
+    createHmac(algo, key).update(`${method}\n${expires}\n${path}`).digest('hex');
+  beforeAll(async () => {
+    await sw('POST', A, { token: alice.token, headers: { 'x-account-meta-temp-url-key': 'secret-key' } });
+    await sw('PUT', `${A}/tmp`, { token: alice.token });
+    await sw('PUT', `${A}/tmp/file.bin`, { token: alice.token, body: 'temp data' });
+  });
+  it('GET with a valid signature (sha1, sha256, sha512), 401 otherwise', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const path = `/v1/${A}/tmp/file.bin`;
+    for (const algo of ['sha1', 'sha256', 'sha512']) {
+      const r = await sw(
+        'GET',
+        `${A}/tmp/file.bin?temp_url_sig=${sign(algo, 'secret-key', 'GET', exp, path)}&temp_url_expires=${exp}`,
+      );
+      expect(r.statusCode, algo).toBe(200);
+      expect(r.body).toBe('temp data');
+      expect(r.headers['content-disposition']).toBe(
+        `attachment; filename="file.bin"; filename*=UTF-8''file.bin`,
+      );
+    }
+    let r = await sw(
+      'GET',
+      `${A}/tmp/file.bin?temp_url_sig=${sign('sha256', 'wrong', 'GET', exp, path)}&temp_url_expires=${exp}`,
+    );
+    expect(r.statusCode).toBe(401);
+    expect(r.body).toBe('401 Unauthorized: Temp URL invalid\n');
+    const past = Math.floor(Date.now() / 1000) - 1;
+    r = await sw(
+      'GET',
+      `${A}/tmp/file.bin?temp_url_sig=${sign('sha256', 'secret-key', 'GET', past, path)}&temp_url_expires=${past}`,
+    );
+    expect(r.statusCode).toBe(401);
+    // a GET signature does not allow a PUT
+    r = await sw(
+      'PUT',
+      `${A}/tmp/file.bin?temp_url_sig=${sign('sha256', 'secret-key', 'GET', exp, path)}&temp_url_expires=${exp}`,
+      { body: 'x' },
+    );
+    expect(r.statusCode).toBe(401);
+    r = await sw(
+      'PUT',
+      `${A}/tmp/file.bin?temp_url_sig=${sign('sha256', 'secret-key', 'PUT', exp, path)}&temp_url_expires=${exp}`,
+      { body: 'new' },
+    );
+    expect(r.statusCode).toBe(201);
+    // prefix-based
+    const psig = sign('sha256', 'secret-key', 'GET', exp, `prefix:/v1/${A}/tmp/file`);
+    r = await sw(
+      'GET',
+      `${A}/tmp/file.bin?temp_url_sig=${psig}&temp_url_expires=${exp}&temp_url_prefix=file&inline`,
+    );
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toBe('new');
+    expect(r.headers['content-disposition']).toBe('inline');
+  });
+});
+
+describe('bulk delete', () => {
+  it('deletes objects and containers listed in the body', async () => {
+    await sw('PUT', `${A}/bulk`, { token: alice.token });
+    for (const n of ['a', 'b c', 'd'])
+      await sw('PUT', `${A}/bulk/${encodeURIComponent(n)}`, { token: alice.token, body: n });
+    const r = await sw('POST', `${A}?bulk-delete`, {
+      token: alice.token,
+      body: ['/bulk/a', '/bulk/b%20c', 'bulk/d', 'bulk/missing', 'bulk'].join('\n'),
+      headers: { 'content-type': 'text/plain', accept: 'application/json' },
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toEqual({
+      'Number Deleted': 4,
+      'Number Not Found': 1,
+      'Response Body': '',
+      'Response Status': '200 OK',
+      Errors: [],
+    });
+    expect((await sw('HEAD', `${A}/bulk`, { token: alice.token })).statusCode).toBe(404);
+    const denied = await sw('POST', `${A}?bulk-delete`, {
+      token: bob.token,
+      body: 'private/o',
+      headers: { accept: 'application/json' },
+    });
+    expect((denied.json() as { Errors: string[][] }).Errors).toEqual([['private/o', '403 Forbidden']]);
   });
 });

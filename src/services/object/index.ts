@@ -39,7 +39,12 @@ export function objectService(options: { backend?: (dataDir: string) => ObjectBa
       manager = mgr;
       if (!app.supportedMethods.includes('COPY')) app.addHttpMethod('COPY', { hasBody: true });
       await app.register(
-        async (scope) => swiftRoutes(scope, { mgr, access: new Access(ctx.policy), log }, ctx.tokens),
+        async (scope) =>
+          swiftRoutes(
+            scope,
+            { mgr, access: new Access(ctx.policy), log, prefix: '/object-store' },
+            ctx.tokens,
+          ),
         { prefix: '/object-store' },
       );
       // swiftclient asks for the capabilities at the root of the storage URL's host (`/info`).

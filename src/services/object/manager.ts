@@ -23,7 +23,7 @@ export interface NewObject {
   /** Expected MD5 (the request's ETag): 422 when the bytes differ. */
   etag?: string;
   /** Extra checks inside the transaction (If-None-Match, quotas). */
-  check?: (c: ContainerRow, a: AccountRow | undefined, old: ObjectRow | undefined) => void;
+  check?: (c: ContainerRow, a: AccountRow | undefined, old: ObjectRow | undefined, size: number) => void;
   /** The most bytes accepted (quota room), beyond which the upload is a 413. */
   limit?: number;
 }
@@ -45,7 +45,14 @@ export class ObjectManager {
         limit: Math.min(o.limit ?? Infinity, CONSTRAINTS.max_file_size),
       });
     } catch (e) {
-      if (e instanceof TooLarge) throw swiftText(413, 'Your request is too large.', { connection: 'close' });
+      if (e instanceof TooLarge)
+        throw swiftText(
+          413,
+          o.limit !== undefined && o.limit < CONSTRAINTS.max_file_size
+            ? 'Upload exceeds quota.'
+            : 'Your request is too large.',
+          { connection: 'close' },
+        );
       throw e;
     }
     try {
@@ -78,7 +85,8 @@ export class ObjectManager {
       delete_at: o.deleteAt,
       file: blob.key,
     };
-    const r = await this.store.putObject(row, o.check);
+    const check = o.check;
+    const r = await this.store.putObject(row, check && ((c, a, old) => check(c, a, old, row.size)));
     if (r === 'no-container') throw swiftError(404);
     if (r.old) await this.backend.remove(r.old.file);
     return row;

@@ -6,6 +6,8 @@ import { CONTENT_TYPES, list, listingFormat, listParams, renderListing } from '.
 import { isoDate, normal, timestamp } from '../domain/time.js';
 import { checkMetadata } from '../constraints.js';
 import { cleanAccountAcl } from '../domain/account-acl.js';
+import { checkQuotaHeaders } from '../domain/quotas.js';
+import { bulkDelete } from './bulk.js';
 import {
   accountAcl,
   empty,
@@ -55,6 +57,7 @@ function accountHeaders(r: SwiftRequest, s: Services, a: AccountRow) {
 
 export async function account(r: SwiftRequest, s: Services) {
   const { reply, method } = r;
+  if ((method === 'POST' || method === 'DELETE') && r.query.has('bulk-delete')) return bulkDelete(r, s);
   switch (method) {
     case 'HEAD': {
       await s.access.require(r.who, 'object-store:account:get', r.account, {
@@ -88,6 +91,14 @@ export async function account(r: SwiftRequest, s: Services) {
         accountAcl: accountAcl(s, r.account),
       });
       checkMetadata(r.req.headers, 'account');
+      checkQuotaHeaders(r.req.headers);
+      // account_quotas: only a reseller admin sets an account's quota.
+      if (
+        ('x-account-meta-quota-bytes' in r.req.headers ||
+          'x-remove-account-meta-quota-bytes' in r.req.headers) &&
+        !s.access.allowed(r.who, 'object-store:reseller_admin', r.account)
+      )
+        throw swiftError(403);
       const acl = cleanAccountAcl(r.req.headers['x-account-access-control']);
       const project = projectOfAccount(r.account);
       if (!project) throw swiftError(404);

@@ -9,6 +9,8 @@ export interface Services {
   mgr: ObjectManager;
   access: Access;
   log: Logger;
+  /** Where the scope is mounted (`/object-store`). */
+  prefix: string;
 }
 
 /** One Swift request: `/v1/<account>[/<container>[/<object>]]`, names decoded. */

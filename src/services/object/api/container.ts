@@ -3,6 +3,7 @@ import { checkMetadata, CONSTRAINTS, utf8Length } from '../constraints.js';
 import { swiftError, swiftText } from '../faults.js';
 import { projectOfAccount } from '../domain/access.js';
 import { cleanAcl } from '../domain/acl.js';
+import { checkQuotaHeaders } from '../domain/quotas.js';
 import { CONTENT_TYPES, list, listingFormat, listParams, renderListing, textOf } from '../domain/listing.js';
 import { isoDate, normal, timestamp, httpDate } from '../domain/time.js';
 import type { ContainerRow } from '../rows.js';
@@ -115,6 +116,7 @@ export async function container(r: SwiftRequest, s: Services) {
       await s.access.require(r.who, 'object-store:container:put', account, { accountAcl: acctAcl });
       checkContainerName(name);
       checkMetadata(r.req.headers, 'container');
+      checkQuotaHeaders(r.req.headers);
       const project = projectOfAccount(account);
       if (!project) throw swiftError(404);
       const policy = header(r.req, 'x-storage-policy');
@@ -145,6 +147,7 @@ export async function container(r: SwiftRequest, s: Services) {
     case 'POST': {
       await s.access.require(r.who, 'object-store:container:post', account, { accountAcl: acctAcl });
       checkMetadata(r.req.headers, 'container');
+      checkQuotaHeaders(r.req.headers);
       if (r.req.headers['x-versions-location'] && r.req.headers['x-history-location'])
         throw swiftText(400, 'Only one of X-Versions-Location or X-History-Location may be specified');
       const extra = storedHeaders(r, s);

@@ -1,5 +1,7 @@
 /** GET /info: the capabilities document (swift/proxy/server.py register_swift_info + each middleware's). */
 import { CONSTRAINTS } from '../constraints.js';
+import { DIGESTS, TEMPURL_METHODS } from './tempurl.js';
+import { BULK_MAX } from './bulk.js';
 
 export const SWIFT_VERSION = '2.30.0';
 
@@ -14,5 +16,16 @@ export function infoDoc() {
       policies: [{ name: 'Policy-0', aliases: 'Policy-0', default: true }],
     },
     keystoneauth: {},
+    tempurl: {
+      methods: TEMPURL_METHODS,
+      incoming_remove_headers: ['x-timestamp'],
+      incoming_allow_headers: [],
+      outgoing_remove_headers: ['x-object-meta-*'],
+      outgoing_allow_headers: ['x-object-meta-public-*'],
+      allowed_digests: DIGESTS,
+    },
+    container_quotas: {},
+    account_quotas: {},
+    bulk_delete: { max_deletes_per_request: BULK_MAX, max_failed_deletes: 1000 },
   };
 }

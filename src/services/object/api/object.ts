@@ -5,6 +5,8 @@ import { Corrupt } from '../backend.js';
 import { checkMetadata, CONSTRAINTS, deleteAt, latin1ToUtf8, utf8Length } from '../constraints.js';
 import { htmlPage, swiftError, swiftText } from '../faults.js';
 import { conditional, etagList, guessType, parseRange } from '../domain/http.js';
+import { enforce, exceeded, room } from '../domain/quotas.js';
+import { tempUrlGrants, tempUrlHeaders } from './tempurl.js';
 import { httpDate, normal } from '../domain/time.js';
 import type { ObjectRow } from '../rows.js';
 import {
@@ -86,20 +88,25 @@ export async function object(r: SwiftRequest, s: Services) {
   const acctAcl = accountAcl(s, account);
   const read = { kind: 'read' as const, value: cmeta['x-container-read'] };
   const write = { kind: 'write' as const, value: cmeta['x-container-write'] };
+  // A valid temp URL stands for the policy and the ACLs (for its one method, on its one object or prefix).
+  const temp = await tempUrlGrants(r, s, s.prefix);
+  const require = async (rule: string, acl: typeof read | typeof write) => {
+    if (!temp) await s.access.require(r.who, rule, account, { acl, accountAcl: acctAcl });
+  };
   switch (method) {
     case 'GET':
     case 'HEAD': {
-      await s.access.require(r.who, 'object-store:object:get', account, { acl: read, accountAcl: acctAcl });
+      await require('object-store:object:get', read);
       if (!containerRow) throw swiftError(404);
       const row = await s.mgr.get(account, cont, name);
       if (!row) throw swiftError(404);
-      return send(r, s, row);
+      return send(r, s, row, temp ? tempUrlHeaders(r, parseMeta(row.meta)['content-disposition']) : {});
     }
     case 'PUT':
-      await s.access.require(r.who, 'object-store:object:put', account, { acl: write, accountAcl: acctAcl });
+      await require('object-store:object:put', write);
       return put(r, s, !!containerRow);
     case 'COPY': {
-      await s.access.require(r.who, 'object-store:object:get', account, { acl: read, accountAcl: acctAcl });
+      await require('object-store:object:get', read);
       const dest = header(r.req, 'destination');
       if (!dest) throw swiftText(412, 'Destination header required');
       const [dc, dn] = pathHeader(dest, 'Destination');
@@ -115,7 +122,7 @@ export async function object(r: SwiftRequest, s: Services) {
       return copyTo(r, s, src, cont, destAccount, dc, dn, !!dContainer);
     }
     case 'POST': {
-      await s.access.require(r.who, 'object-store:object:post', account, { acl: write, accountAcl: acctAcl });
+      await require('object-store:object:post', write);
       checkMetadata(r.req.headers, 'object');
       const at = deleteAt(r.req.headers, Date.now() / 1000);
       if (!containerRow) throw swiftError(404);
@@ -138,10 +145,7 @@ export async function object(r: SwiftRequest, s: Services) {
       return r.reply.send(htmlPage(202));
     }
     case 'DELETE': {
-      await s.access.require(r.who, 'object-store:object:delete', account, {
-        acl: write,
-        accountAcl: acctAcl,
-      });
+      await require('object-store:object:delete', write);
       if (!containerRow) throw swiftError(404);
       const row = await s.mgr.get(account, cont, name);
       if (!row || !(await s.mgr.remove(row))) throw swiftError(404);
@@ -187,8 +191,12 @@ async function put(r: SwiftRequest, s: Services, containerExists: boolean) {
     if (!src) throw swiftError(404);
     return copyTo(r, s, src, sc, account, cont, name, containerExists, srcAccount);
   }
-  if (!containerExists) throw swiftError(404);
+  const c = await s.mgr.container(account, cont);
+  if (!c) throw swiftError(404);
   if (ifNone && (await s.mgr.get(account, cont, name))) throw swiftError(412);
+  const a = await s.mgr.account(account);
+  const limit = room(parseMeta(c.meta), c, parseMeta(a?.meta ?? '{}'), a);
+  if (cl !== undefined && Number(cl) > limit) throw exceeded();
   const etag = header(req, 'etag')?.replace(/^"(.*)"$/, '$1');
   const row = await s.mgr.put(
     {
@@ -199,8 +207,10 @@ async function put(r: SwiftRequest, s: Services, containerExists: boolean) {
       meta: requestMeta(req),
       deleteAt: at ?? null,
       etag,
-      check: (_c, _a, old) => {
+      limit,
+      check: (c2, a2, old, size) => {
         if (ifNone && old) throw swiftError(412);
+        enforce(c2, a2, old, size, parseMeta);
       },
     },
     bodyOf(r),
@@ -236,6 +246,7 @@ async function copyTo(
     contentType: contentType(r, name, src.content_type),
     meta,
     deleteAt: at ?? null,
+    check: (c2, a2, old, size) => enforce(c2, a2, old, size, parseMeta),
   });
   r.reply
     .header('Etag', row.etag)
@@ -257,7 +268,7 @@ function bodyOf(r: SwiftRequest): Readable {
 }
 
 /** GET/HEAD of one object row: conditions, ranges, streaming with the MD5 checked on full reads. */
-async function send(r: SwiftRequest, s: Services, found: ObjectRow) {
+async function send(r: SwiftRequest, s: Services, found: ObjectRow, extra: Record<string, string>) {
   const { reply } = r;
   const cond = conditional(r.req.headers, found.etag, found.timestamp);
   if (cond === 304) {
@@ -270,11 +281,13 @@ async function send(r: SwiftRequest, s: Services, found: ObjectRow) {
   }
   if (r.method === 'HEAD') {
     objectHeaders(r, found);
+    reply.headers(extra);
     reply.header('Content-Length', String(found.size));
     return reply.code(200).send();
   }
   const { row, handle } = await s.mgr.open(found);
   objectHeaders(r, row);
+  reply.headers(extra);
   const ranges = parseRange(header(r.req, 'range'), row.size);
   const close = () => void handle.close();
   if (ranges && ranges.length === 0) {
