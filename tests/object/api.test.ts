@@ -686,3 +686,86 @@ describe('bulk delete', () => {
     expect((denied.json() as { Errors: string[][] }).Errors).toEqual([['private/o', '403 Forbidden']]);
   });
 });
+
+describe('large objects', () => {
+  beforeAll(async () => {
+    await sw('PUT', `${A}/lo`, { token: alice.token });
+    await sw('PUT', `${A}/lo_segments`, { token: alice.token });
+    for (const [i, d] of ['aaaa', 'bbbb', 'cc'].entries())
+      await sw('PUT', `${A}/lo_segments/big/${i}`, { token: alice.token, body: d });
+  });
+  it('SLO: manifest put, GET/HEAD/range of the whole, manifest get, copy, delete with segments', async () => {
+    const segs = ['aaaa', 'bbbb', 'cc'].map((d, i) => ({
+      path: `/lo_segments/big/${i}`,
+      etag: md5(d),
+      size_bytes: d.length,
+    }));
+    let r = await sw('PUT', `${A}/lo/slo?multipart-manifest=put`, {
+      token: alice.token,
+      body: JSON.stringify(segs),
+    });
+    expect(r.statusCode).toBe(201);
+    const sloEtag = md5(md5('aaaa') + md5('bbbb') + md5('cc'));
+    expect(r.headers.etag).toBe(`"${sloEtag}"`);
+    r = await sw('GET', `${A}/lo/slo`, { token: alice.token });
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toBe('aaaabbbbcc');
+    expect(r.headers['x-static-large-object']).toBe('True');
+    expect(r.headers.etag).toBe(`"${sloEtag}"`);
+    r = await sw('HEAD', `${A}/lo/slo`, { token: alice.token });
+    expect(r.headers['content-length']).toBe('10');
+    r = await sw('GET', `${A}/lo/slo`, { token: alice.token, headers: { range: 'bytes=3-8' } });
+    expect(r.statusCode).toBe(206);
+    expect(r.body).toBe('abbbbc');
+    r = await sw('GET', `${A}/lo/slo?multipart-manifest=get`, { token: alice.token });
+    expect((r.json() as { name: string }[]).map((x) => x.name)).toEqual(segs.map((x) => x.path));
+    r = await sw('GET', `${A}/lo?format=json&prefix=slo`, { token: alice.token });
+    expect(r.json()).toMatchObject([{ name: 'slo', bytes: 10, slo_etag: `"${sloEtag}"` }]);
+    r = await sw('PUT', `${A}/lo/slo-copy`, {
+      token: alice.token,
+      headers: { 'x-copy-from': 'lo/slo', 'content-length': '0' },
+    });
+    expect(r.statusCode).toBe(201);
+    r = await sw('GET', `${A}/lo/slo-copy`, { token: alice.token });
+    expect(r.body).toBe('aaaabbbbcc');
+    expect(r.headers['x-static-large-object']).toBeUndefined();
+    // problems are listed
+    r = await sw('PUT', `${A}/lo/bad?multipart-manifest=put`, {
+      token: alice.token,
+      body: JSON.stringify([{ path: '/lo_segments/big/0', etag: 'nope' }, { path: '/lo_segments/missing' }]),
+    });
+    expect(r.statusCode).toBe(400);
+    expect(r.body).toBe('Errors:\nlo_segments/big/0, Etag Mismatch\nlo_segments/missing, 404 Not Found\n');
+    r = await sw('PUT', `${A}/lo/bad`, {
+      token: alice.token,
+      body: 'x',
+      headers: { 'x-static-large-object': 'true' },
+    });
+    expect(r.statusCode).toBe(400);
+    r = await sw('DELETE', `${A}/lo/slo?multipart-manifest=delete`, {
+      token: alice.token,
+      headers: { accept: 'application/json' },
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ 'Number Deleted': 4, 'Number Not Found': 0 });
+    expect((await sw('GET', `${A}/lo_segments/big/0`, { token: alice.token })).statusCode).toBe(404);
+  });
+  it('DLO: X-Object-Manifest concatenates the prefix listing', async () => {
+    for (const [i, d] of ['11', '22', '3'].entries())
+      await sw('PUT', `${A}/lo_segments/dlo/${i}`, { token: alice.token, body: d });
+    let r = await sw('PUT', `${A}/lo/dlo`, {
+      token: alice.token,
+      body: '',
+      headers: { 'x-object-manifest': 'lo_segments/dlo/', 'content-length': '0' },
+    });
+    expect(r.statusCode).toBe(201);
+    r = await sw('GET', `${A}/lo/dlo`, { token: alice.token });
+    expect(r.body).toBe('11223');
+    expect(r.headers.etag).toBe(`"${md5(md5('11') + md5('22') + md5('3'))}"`);
+    expect(r.headers['x-object-manifest']).toBe('lo_segments/dlo/');
+    r = await sw('GET', `${A}/lo/dlo`, { token: alice.token, headers: { range: 'bytes=1-3' } });
+    expect(r.body).toBe('122');
+    r = await sw('GET', `${A}/lo/dlo?multipart-manifest=get`, { token: alice.token });
+    expect(r.body).toBe('');
+  });
+});

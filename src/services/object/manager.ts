@@ -26,6 +26,8 @@ export interface NewObject {
   check?: (c: ContainerRow, a: AccountRow | undefined, old: ObjectRow | undefined, size: number) => void;
   /** The most bytes accepted (quota room), beyond which the upload is a 413. */
   limit?: number;
+  /** The size the row counts and lists (an SLO manifest counts its segments' total, as Swift's override). */
+  size?: number;
 }
 
 export class ObjectManager {
@@ -77,7 +79,7 @@ export class ObjectManager {
       account: o.account,
       container: o.container,
       name: o.name,
-      size: blob.size,
+      size: o.size ?? blob.size,
       etag: blob.md5,
       content_type: o.contentType,
       timestamp: timestamp(),

@@ -109,6 +109,10 @@ export async function container(r: SwiftRequest, s: Services) {
           ['bytes', o.size],
           ['content_type', textOf(o.content_type)],
           ['last_modified', isoDate(o.timestamp)],
+          ...((): [string, string][] => {
+            const slo = parseMeta(o.meta)['x-object-sysmeta-slo-etag'];
+            return slo ? [['slo_etag', `"${slo}"`]] : [];
+          })(),
         ]),
       );
     }

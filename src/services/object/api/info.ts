@@ -2,6 +2,7 @@
 import { CONSTRAINTS } from '../constraints.js';
 import { DIGESTS, TEMPURL_METHODS } from './tempurl.js';
 import { BULK_MAX } from './bulk.js';
+import { MAX_MANIFEST_SEGMENTS, MAX_MANIFEST_SIZE } from './large.js';
 
 export const SWIFT_VERSION = '2.30.0';
 
@@ -24,6 +25,14 @@ export function infoDoc() {
       outgoing_allow_headers: ['x-object-meta-public-*'],
       allowed_digests: DIGESTS,
     },
+    slo: {
+      max_manifest_segments: MAX_MANIFEST_SEGMENTS,
+      max_manifest_size: MAX_MANIFEST_SIZE,
+      min_segment_size: 1,
+      yield_frequency: 10,
+      allow_async_delete: false,
+    },
+    dlo: { max_segments: 10_000 },
     container_quotas: {},
     account_quotas: {},
     bulk_delete: { max_deletes_per_request: BULK_MAX, max_failed_deletes: 1000 },

@@ -7,6 +7,16 @@ import { htmlPage, swiftError, swiftText } from '../faults.js';
 import { conditional, etagList, guessType, parseRange } from '../domain/http.js';
 import { enforce, exceeded, room } from '../domain/quotas.js';
 import { tempUrlGrants, tempUrlHeaders } from './tempurl.js';
+import {
+  assemble,
+  deleteSlo,
+  largeHeaders,
+  pieces,
+  SLO_ETAG,
+  SLO_SIZE,
+  sloManifest,
+  type SloSegment,
+} from './large.js';
 import { httpDate, normal } from '../domain/time.js';
 import type { ObjectRow } from '../rows.js';
 import {
@@ -52,7 +62,7 @@ function objectHeaders(r: SwiftRequest, o: ObjectRow) {
   reply.header('X-Timestamp', normal(o.timestamp));
   reply.header('Accept-Ranges', 'bytes');
   if (o.delete_at !== null) reply.header('X-Delete-At', String(o.delete_at));
-  sendHeaders(reply, parseMeta(o.meta));
+  sendHeaders(reply, parseMeta(o.meta), (k) => !k.startsWith('x-object-sysmeta-'));
 }
 
 /** `<container>/<object>` from X-Copy-From or Destination (412 with Swift's text when malformed). */
@@ -148,6 +158,12 @@ export async function object(r: SwiftRequest, s: Services) {
       await require('object-store:object:delete', write);
       if (!containerRow) throw swiftError(404);
       const row = await s.mgr.get(account, cont, name);
+      if (
+        row &&
+        r.query.get('multipart-manifest') === 'delete' &&
+        parseMeta(row.meta)['x-static-large-object']
+      )
+        return deleteSlo(r, s, row);
       if (!row || !(await s.mgr.remove(row))) throw swiftError(404);
       return empty(r.reply, 204);
     }
@@ -178,7 +194,14 @@ async function put(r: SwiftRequest, s: Services, containerExists: boolean) {
   const ifNone = etagList(header(req, 'if-none-match'));
   if (ifNone && !(ifNone.length === 1 && ifNone[0] === '*'))
     throw swiftText(400, 'If-None-Match only supports *');
+  const isManifest = r.query.get('multipart-manifest') === 'put';
+  if (req.headers['x-static-large-object'] !== undefined && !isManifest)
+    throw swiftText(
+      400,
+      'X-Static-Large-Object is a reserved header. To create a static large object add query param multipart-manifest=put.',
+    );
   if (copyFrom !== undefined) {
+    if (isManifest) throw swiftText(400, 'Multipart Manifest PUTs cannot be COPY requests');
     if (cl !== undefined && cl !== '0') throw swiftText(400, 'Copy requests require a zero byte body');
     const [sc, sn] = pathHeader(copyFrom, 'X-Copy-From');
     const srcAccount = header(req, 'x-copy-from-account') ?? account;
@@ -197,6 +220,31 @@ async function put(r: SwiftRequest, s: Services, containerExists: boolean) {
   const a = await s.mgr.account(account);
   const limit = room(parseMeta(c.meta), c, parseMeta(a?.meta ?? '{}'), a);
   if (cl !== undefined && Number(cl) > limit) throw exceeded();
+  if (isManifest) {
+    const m = await sloManifest(r, s);
+    const row = await s.mgr.put(
+      {
+        account,
+        container: cont,
+        name,
+        contentType: contentType(r, name),
+        meta: {
+          ...requestMeta(req),
+          'x-static-large-object': 'True',
+          [SLO_ETAG]: m.sloEtag,
+          [SLO_SIZE]: String(m.size),
+        },
+        deleteAt: at ?? null,
+        size: m.size,
+        check: (_c, _a, old) => {
+          if (ifNone && old) throw swiftError(412);
+        },
+      },
+      Readable.from([m.body]),
+    );
+    r.reply.header('Etag', `"${m.sloEtag}"`).header('Last-Modified', httpDate(row.timestamp));
+    return empty(r.reply, 201);
+  }
   const etag = header(req, 'etag')?.replace(/^"(.*)"$/, '$1');
   const row = await s.mgr.put(
     {
@@ -238,16 +286,29 @@ async function copyTo(
   if (!containerExists) throw swiftError(404);
   const fresh = truthy(header(r.req, 'x-fresh-metadata'));
   const meta = { ...(fresh ? {} : parseMeta(src.meta)), ...requestMeta(r.req) };
-  delete meta['x-static-large-object'];
-  const row = await s.mgr.copy(src, {
+  // A large object is copied as its assembled bytes (a plain object), unless multipart-manifest=get.
+  const ps = r.query.get('multipart-manifest') === 'get' ? undefined : await pieces(r, s, src);
+  if (ps) {
+    for (const k of ['x-static-large-object', 'x-object-manifest', SLO_ETAG, SLO_SIZE]) delete meta[k];
+  }
+  const spec = {
     account,
     container: cont,
     name,
     contentType: contentType(r, name, src.content_type),
     meta,
     deleteAt: at ?? null,
-    check: (c2, a2, old, size) => enforce(c2, a2, old, size, parseMeta),
-  });
+    check: (
+      c2: Parameters<typeof enforce>[0],
+      a2: Parameters<typeof enforce>[1],
+      old: ObjectRow | undefined,
+      size: number,
+    ) => enforce(c2, a2, old, size, parseMeta),
+  };
+  const isSlo = !!parseMeta(src.meta)['x-static-large-object'];
+  const row = ps
+    ? await s.mgr.put(spec, assemble(s, srcAccount, ps, 0, largeHeaders(src, ps, isSlo).length - 1))
+    : await s.mgr.copy(src, isSlo ? { ...spec, size: src.size } : spec);
   r.reply
     .header('Etag', row.etag)
     .header('Last-Modified', httpDate(row.timestamp))
@@ -270,6 +331,11 @@ function bodyOf(r: SwiftRequest): Readable {
 /** GET/HEAD of one object row: conditions, ranges, streaming with the MD5 checked on full reads. */
 async function send(r: SwiftRequest, s: Services, found: ObjectRow, extra: Record<string, string>) {
   const { reply } = r;
+  const mm = r.query.get('multipart-manifest');
+  const fmeta = parseMeta(found.meta);
+  const isSlo = !!fmeta['x-static-large-object'];
+  if (mm === 'get' && isSlo) return sendManifest(r, s, found);
+  if (mm !== 'get' && (isSlo || fmeta['x-object-manifest'])) return sendLarge(r, s, found, isSlo, extra);
   const cond = conditional(r.req.headers, found.etag, found.timestamp);
   if (cond === 304) {
     reply.header('Etag', found.etag).header('Last-Modified', httpDate(found.timestamp));
@@ -336,4 +402,66 @@ async function send(r: SwiftRequest, s: Services, found: ObjectRow, extra: Recor
   reply.header('Content-Type', `multipart/byteranges;boundary=${boundary}`);
   reply.header('Content-Length', String(length));
   return reply.code(206).send(Readable.from(parts()));
+}
+
+/** GET ?multipart-manifest=get of an SLO: its segment list (`format=raw`: the PUT format). */
+async function sendManifest(r: SwiftRequest, s: Services, row: ObjectRow) {
+  const { handle } = await s.mgr.open(row);
+  const chunks: Buffer[] = [];
+  try {
+    for await (const c of handle.stream(undefined, row.etag)) chunks.push(c as Buffer);
+  } finally {
+    await handle.close();
+  }
+  const segs = JSON.parse(Buffer.concat(chunks).toString('utf8')) as SloSegment[];
+  const body =
+    r.query.get('format') === 'raw'
+      ? JSON.stringify(
+          segs.map((g) => ({
+            path: g.name,
+            etag: g.hash,
+            size_bytes: g.bytes,
+            ...(g.range ? { range: g.range } : {}),
+          })),
+        )
+      : JSON.stringify(segs);
+  objectHeaders(r, row);
+  r.reply.header('Content-Type', 'application/json; charset=utf-8').header('X-Static-Large-Object', 'True');
+  r.reply.header('Content-Length', String(Buffer.byteLength(body)));
+  if (r.method === 'HEAD') return r.reply.code(200).send();
+  return r.reply.code(200).send(body);
+}
+
+/** GET/HEAD of an SLO or DLO: the concatenation of its segments (single ranges too). */
+async function sendLarge(
+  r: SwiftRequest,
+  s: Services,
+  row: ObjectRow,
+  isSlo: boolean,
+  extra: Record<string, string>,
+) {
+  const { reply } = r;
+  const ps = (await pieces(r, s, row)) ?? [];
+  const { length, etag } = largeHeaders(row, ps, isSlo);
+  const cond = conditional(r.req.headers, etag.replace(/"/g, ''), row.timestamp);
+  if (cond === 304) return reply.header('Etag', etag).code(304).send();
+  if (cond === 412) throw swiftError(412);
+  objectHeaders(r, row);
+  reply.headers(extra);
+  reply.header('Etag', etag);
+  if (isSlo) reply.header('X-Static-Large-Object', 'True');
+  const ranges = parseRange(header(r.req, 'range'), length);
+  if (ranges && ranges.length === 0) throw swiftError(416, { 'content-range': `bytes */${length}` });
+  const g = ranges?.length === 1 ? ranges[0]! : undefined;
+  if (g) {
+    reply.header('Content-Range', `bytes ${g.start}-${g.end}/${length}`);
+    reply.header('Content-Length', String(g.end - g.start + 1));
+    reply.code(206);
+  } else {
+    reply.header('Content-Length', String(length));
+    reply.code(200);
+  }
+  if (r.method === 'HEAD') return reply.send();
+  if (length === 0) return reply.send('');
+  return reply.send(assemble(s, r.account, ps, g?.start ?? 0, g?.end ?? length - 1));
 }
