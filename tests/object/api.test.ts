@@ -769,3 +769,43 @@ describe('large objects', () => {
     expect(r.body).toBe('');
   });
 });
+
+describe('versioning', () => {
+  const list = async (c: string) => {
+    const r = await sw('GET', `${A}/${c}`, { token: alice.token });
+    return r.statusCode === 204 ? [] : r.body.split('\n').filter(Boolean);
+  };
+  it('X-Versions-Location (stack): PUT archives, DELETE restores the previous version', async () => {
+    await sw('PUT', `${A}/archive`, { token: alice.token });
+    await sw('PUT', `${A}/ver`, { token: alice.token, headers: { 'x-versions-location': 'archive' } });
+    for (const v of ['v1', 'v2', 'v3']) await sw('PUT', `${A}/ver/doc`, { token: alice.token, body: v });
+    expect((await sw('GET', `${A}/ver/doc`, { token: alice.token })).body).toBe('v3');
+    const archived = await list('archive');
+    expect(archived).toHaveLength(2);
+    expect(archived[0]).toMatch(/^003doc\/\d{10}\.\d{5}$/);
+    expect((await sw('DELETE', `${A}/ver/doc`, { token: alice.token })).statusCode).toBe(204);
+    expect((await sw('GET', `${A}/ver/doc`, { token: alice.token })).body).toBe('v2');
+    expect((await sw('DELETE', `${A}/ver/doc`, { token: alice.token })).statusCode).toBe(204);
+    expect((await sw('GET', `${A}/ver/doc`, { token: alice.token })).body).toBe('v1');
+    expect((await sw('DELETE', `${A}/ver/doc`, { token: alice.token })).statusCode).toBe(204);
+    expect((await sw('GET', `${A}/ver/doc`, { token: alice.token })).statusCode).toBe(404);
+    expect(await list('archive')).toEqual([]);
+  });
+  it('X-History-Location: DELETE archives the current version and a delete marker', async () => {
+    await sw('PUT', `${A}/history`, { token: alice.token });
+    await sw('PUT', `${A}/hist`, { token: alice.token, headers: { 'x-history-location': 'history' } });
+    await sw('PUT', `${A}/hist/doc`, { token: alice.token, body: 'h1' });
+    await sw('PUT', `${A}/hist/doc`, { token: alice.token, body: 'h2' });
+    expect((await sw('DELETE', `${A}/hist/doc`, { token: alice.token })).statusCode).toBe(204);
+    expect((await sw('GET', `${A}/hist/doc`, { token: alice.token })).statusCode).toBe(404);
+    const r = await sw('GET', `${A}/history?format=json`, { token: alice.token });
+    const rows = r.json() as { content_type: string; bytes: number }[];
+    expect(rows.map((x) => x.bytes)).toEqual([2, 2, 0]);
+    expect(rows[2]!.content_type).toBe('application/x-deleted;swift_versions_deleted=1');
+    const both = await sw('PUT', `${A}/hist`, {
+      token: alice.token,
+      headers: { 'x-history-location': 'a', 'x-versions-location': 'b' },
+    });
+    expect(both.statusCode).toBe(400);
+  });
+});

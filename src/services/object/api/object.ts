@@ -7,6 +7,7 @@ import { htmlPage, swiftError, swiftText } from '../faults.js';
 import { conditional, etagList, guessType, parseRange } from '../domain/http.js';
 import { enforce, exceeded, room } from '../domain/quotas.js';
 import { tempUrlGrants, tempUrlHeaders } from './tempurl.js';
+import { beforeOverwrite, deleteVersioned } from './versioning.js';
 import {
   assemble,
   deleteSlo,
@@ -164,6 +165,7 @@ export async function object(r: SwiftRequest, s: Services) {
         parseMeta(row.meta)['x-static-large-object']
       )
         return deleteSlo(r, s, row);
+      if (await deleteVersioned(r, s, cmeta)) return empty(r.reply, 204);
       if (!row || !(await s.mgr.remove(row))) throw swiftError(404);
       return empty(r.reply, 204);
     }
@@ -217,6 +219,7 @@ async function put(r: SwiftRequest, s: Services, containerExists: boolean) {
   const c = await s.mgr.container(account, cont);
   if (!c) throw swiftError(404);
   if (ifNone && (await s.mgr.get(account, cont, name))) throw swiftError(412);
+  await beforeOverwrite(r, s, parseMeta(c.meta));
   const a = await s.mgr.account(account);
   const limit = room(parseMeta(c.meta), c, parseMeta(a?.meta ?? '{}'), a);
   if (cl !== undefined && Number(cl) > limit) throw exceeded();
@@ -306,6 +309,9 @@ async function copyTo(
     ) => enforce(c2, a2, old, size, parseMeta),
   };
   const isSlo = !!parseMeta(src.meta)['x-static-large-object'];
+  const destContainer = await s.mgr.container(account, cont);
+  if (destContainer)
+    await beforeOverwrite({ ...r, account, container: cont, object: name }, s, parseMeta(destContainer.meta));
   const row = ps
     ? await s.mgr.put(spec, assemble(s, srcAccount, ps, 0, largeHeaders(src, ps, isSlo).length - 1))
     : await s.mgr.copy(src, isSlo ? { ...spec, size: src.size } : spec);
