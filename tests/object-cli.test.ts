@@ -135,6 +135,51 @@ describe.skipIf(!hasOpenstackCli || !hasSwift)(
       expect(ok(swift(['list'])).trim()).toBe('');
     });
 
+    it('swift upload --segment-size (SLO, and DLO with --use-dlo), download checks the whole, tempurl', async () => {
+      const big = join(work, 'large.bin');
+      writeFileSync(big, randomBytes(5 * 1024 * 1024 + 3));
+      ok(swift(['upload', '--segment-size', '1048576', 'lc', 'large.bin']));
+      expect(ok(swift(['stat', 'lc', 'large.bin']))).toMatch(/Manifest|X-Static-Large-Object: True/i);
+      expect(
+        ok(swift(['list', 'lc_segments']))
+          .trim()
+          .split('\n'),
+      ).toHaveLength(6);
+      ok(swift(['download', 'lc', 'large.bin', '-o', 'large.out']));
+      expect(md5(join(work, 'large.out'))).toBe(md5(big));
+      ok(
+        swift([
+          'upload',
+          '--segment-size',
+          '2097152',
+          '--use-dlo',
+          'lc',
+          'large.bin',
+          '--object-name',
+          'dlo.bin',
+        ]),
+      );
+      expect(ok(swift(['stat', 'lc', 'dlo.bin']))).toMatch(/Manifest: lc_segments\/dlo.bin/);
+      ok(swift(['download', 'lc', 'dlo.bin', '-o', 'dlo.out']));
+      expect(md5(join(work, 'dlo.out'))).toBe(md5(big));
+
+      // tempurl: a key on the account, a signed GET without a token
+      ok(swift(['post', '-m', 'Temp-URL-Key:cli-secret']));
+      const storageUrl = /OS_STORAGE_URL=(\S+)/.exec(ok(swift(['auth'])))![1]!;
+      const path = new URL(storageUrl).pathname.replace(/^\/object-store/, '') + '/lc/large.bin';
+      const signed = ok(swift(['tempurl', '--digest', 'sha256', 'GET', '600', path, 'cli-secret'])).trim();
+      const res = await fetch(`${new URL(storageUrl).origin}/object-store${signed}`);
+      expect(res.status).toBe(200);
+      expect(
+        createHash('md5')
+          .update(Buffer.from(await res.arrayBuffer()))
+          .digest('hex'),
+      ).toBe(md5(big));
+
+      ok(swift(['delete', 'lc']));
+      expect(ok(swift(['list', 'lc_segments'])).trim()).toBe('');
+    });
+
     it('swift capabilities reads /info', () => {
       const caps = ok(swift(['capabilities']));
       expect(caps).toMatch(/max_file_size: 5368709122/);

@@ -809,3 +809,34 @@ describe('versioning', () => {
     expect(both.statusCode).toBe(400);
   });
 });
+
+describe('FormPost', () => {
+  it('uploads the files of a signed form under the prefix; 401 with a bad signature', async () => {
+    await sw('POST', A, { token: alice.token, headers: { 'x-account-meta-temp-url-key': 'secret-key' } });
+    await sw('PUT', `${A}/forms`, { token: alice.token });
+    const expires = Math.floor(Date.now() / 1000) + 60;
+    const path = `/v1/${A}/forms/up/`;
+    const sig = createHmac('sha256', 'secret-key').update(`${path}\n\n1024\n2\n${expires}`).digest('hex');
+    const form = (signature: string) => {
+      const b = 'XyZboundary';
+      const field = (n: string, v: string) =>
+        `--${b}\r\nContent-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n`;
+      const body =
+        field('redirect', '') +
+        field('max_file_size', '1024') +
+        field('max_file_count', '2') +
+        field('expires', String(expires)) +
+        field('signature', signature) +
+        `--${b}\r\nContent-Disposition: form-data; name="f1"; filename="one.txt"\r\nContent-Type: text/plain\r\n\r\nfirst file\r\n` +
+        `--${b}\r\nContent-Disposition: form-data; name="f2"; filename="two.txt"\r\nContent-Type: text/plain\r\n\r\nsecond\r\n--${b}--\r\n`;
+      return { body, headers: { 'content-type': `multipart/form-data; boundary=${b}` } };
+    };
+    let r = await sw('POST', `${A}/forms/up/`, form(sig));
+    expect(r.statusCode).toBe(201);
+    expect((await sw('GET', `${A}/forms/up/one.txt`, { token: alice.token })).body).toBe('first file');
+    expect((await sw('GET', `${A}/forms/up/two.txt`, { token: alice.token })).body).toBe('second');
+    r = await sw('POST', `${A}/forms/up/`, form('0'.repeat(64)));
+    expect(r.statusCode).toBe(401);
+    expect(r.body).toBe('FormPost: invalid signature');
+  });
+});

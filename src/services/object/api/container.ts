@@ -4,6 +4,7 @@ import { swiftError, swiftText } from '../faults.js';
 import { projectOfAccount } from '../domain/access.js';
 import { cleanAcl } from '../domain/acl.js';
 import { checkQuotaHeaders } from '../domain/quotas.js';
+import { formPost, isFormPost } from './formpost.js';
 import { CONTENT_TYPES, list, listingFormat, listParams, renderListing, textOf } from '../domain/listing.js';
 import { isoDate, normal, timestamp, httpDate } from '../domain/time.js';
 import type { ContainerRow } from '../rows.js';
@@ -82,6 +83,7 @@ export async function container(r: SwiftRequest, s: Services) {
     listing: true,
   });
   const acctAcl = accountAcl(s, account);
+  if (isFormPost(r)) return formPost(r, s);
   switch (method) {
     case 'HEAD':
     case 'GET': {

@@ -33,6 +33,8 @@ export function infoDoc() {
       allow_async_delete: false,
     },
     dlo: { max_segments: 10_000 },
+    versioned_writes: { allowed_flags: ['x-versions-location', 'x-history-location'] },
+    formpost: {},
     container_quotas: {},
     account_quotas: {},
     bulk_delete: { max_deletes_per_request: BULK_MAX, max_failed_deletes: 1000 },

@@ -8,6 +8,7 @@ import { conditional, etagList, guessType, parseRange } from '../domain/http.js'
 import { enforce, exceeded, room } from '../domain/quotas.js';
 import { tempUrlGrants, tempUrlHeaders } from './tempurl.js';
 import { beforeOverwrite, deleteVersioned } from './versioning.js';
+import { formPost, isFormPost } from './formpost.js';
 import {
   assemble,
   deleteSlo,
@@ -94,6 +95,7 @@ export async function object(r: SwiftRequest, s: Services) {
   const { method, account } = r;
   const cont = r.container!;
   const name = r.object!;
+  if (isFormPost(r)) return formPost(r, s);
   const containerRow = await s.mgr.container(account, cont);
   const cmeta = parseMeta(containerRow?.meta ?? '{}');
   const acctAcl = accountAcl(s, account);
