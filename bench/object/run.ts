@@ -7,7 +7,7 @@
  *
  *   npm run bench:object -- [--anchors ../shared/anchors] [--no-swift] [--sizes 4096,1048576] [--count 300]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,7 +18,16 @@ const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
-const ANCHORS = resolve(arg('anchors', join(import.meta.dirname, '..', '..', '..', 'shared', 'anchors')));
+const ROOT = join(import.meta.dirname, '..', '..');
+// ../shared/anchors beside the checkout (or beside the directory of worktrees)
+const ANCHORS = resolve(
+  arg(
+    'anchors',
+    [join(ROOT, '..', 'shared', 'anchors'), join(ROOT, '..', '..', 'shared', 'anchors')].find((d) =>
+      existsSync(d),
+    ) ?? '',
+  ),
+);
 const PROBE = join(ANCHORS, 'bench-swift.mjs');
 const SIZES = arg('sizes', '4096,1048576');
 const COUNT = arg('count', '300');
@@ -35,17 +44,19 @@ interface Row {
   p99_ms: number;
 }
 
-function probe(label: string, args: string[]): Row[] {
+async function probe(label: string, args: string[]): Promise<Row[]> {
   const out = join(mkdtempSync(join(tmpdir(), 'bench-object-')), 'out.json');
-  const r = spawnSync(
-    process.execPath,
-    [PROBE, ...args, '--sizes', SIZES, '--count', COUNT, '--json', out, '--label', label],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
+  // asynchronous, so that the RSS sampler keeps running while the probe does
+  const status = await new Promise<number | null>((res) =>
+    spawn(
+      process.execPath,
+      [PROBE, ...args, '--sizes', SIZES, '--count', COUNT, '--json', out, '--label', label],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    ).on('exit', res),
   );
-  if (r.status !== 0) throw new Error(`probe ${label} failed (${r.status})`);
+  if (status !== 0) throw new Error(`probe ${label} failed (${status})`);
   const doc = JSON.parse(readFileSync(out, 'utf8')) as { results: Row[] };
   rmSync(join(out, '..'), { recursive: true, force: true });
   return doc.results;
@@ -58,7 +69,7 @@ try {
   const login = await sb.login();
   const storage = `${sb.url}/object-store/v1/AUTH_${login.projectId}`;
   const timer = setInterval(() => (peak = Math.max(peak, rssOf(sb.pid).rss)), 50);
-  results.stackbox = probe('stackbox', ['--storage-url', storage, '--token', login.token]);
+  results.stackbox = await probe('stackbox', ['--storage-url', storage, '--token', login.token]);
   clearInterval(timer);
 } finally {
   await sb.cleanup();
@@ -66,7 +77,7 @@ try {
 if (withSwift) {
   execFileSync('bash', [join(ANCHORS, 'swift-up.sh')], { stdio: 'inherit' });
   try {
-    results.swift = probe('swift', []);
+    results.swift = await probe('swift', []);
   } finally {
     execFileSync('bash', [join(ANCHORS, 'swift-down.sh')], { stdio: 'inherit' });
   }

@@ -96,6 +96,17 @@ export async function object(r: SwiftRequest, s: Services) {
   const cont = r.container!;
   const name = r.object!;
   if (isFormPost(r)) return formPost(r, s);
+  // The hot path: a reader of the account with no temp URL needs no container row (an object row implies
+  // its container exists).
+  if (
+    (method === 'GET' || method === 'HEAD') &&
+    !r.query.has('temp_url_sig') &&
+    s.access.allowed(r.who, 'object-store:object:get', account)
+  ) {
+    const row = await s.mgr.get(account, cont, name);
+    if (!row) throw swiftError(404);
+    return send(r, s, row, {});
+  }
   const containerRow = await s.mgr.container(account, cont);
   const cmeta = parseMeta(containerRow?.meta ?? '{}');
   const acctAcl = accountAcl(s, account);
