@@ -35,9 +35,16 @@ const agentToServices = {
   regex: '^(\\.\\./)+services(/|$)',
   message: 'src/agent may not import src/services: data-plane contracts live under src/agent.',
 };
-const coreToOuter = {
-  regex: '^(\\.\\./)+(services|agent)(/|$)',
-  message: 'src/core may not import services or agent code.',
+const coreToServices = {
+  regex: '^(\\.\\./)+services(/|$)',
+  message: 'src/core may not import services.',
+};
+// The service contract (core/service.ts) names what a service needs of the host it runs beside, so core may
+// import the agent's *types* (its data-plane contracts), never its code.
+const coreToAgentCode = {
+  regex: '^(\\.\\./)+agent(/|$)',
+  allowTypeImports: true,
+  message: 'src/core may import only types from src/agent (its contracts), not agent code.',
 };
 const restrict = (...patterns) => ({ '@typescript-eslint/no-restricted-imports': [level, { patterns }] });
 
@@ -77,5 +84,5 @@ export default tseslint.config(
     { files: [`src/services/${s}/api/**/*.ts`], rules: restrict(otherService(s), apiToStore) },
   ]),
   { files: ['src/agent/**/*.ts'], rules: restrict(agentToServices) },
-  { files: ['src/core/**/*.ts'], rules: restrict(coreToOuter) },
+  { files: ['src/core/**/*.ts'], rules: restrict(coreToServices, coreToAgentCode) },
 );

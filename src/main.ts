@@ -69,6 +69,7 @@ program
   .option('--log-format <format>', 'pretty (default on a terminal) or json (default otherwise)')
   .option('--compute-driver <name>', 'auto (qemu where it can run, else fake), qemu or fake')
   .option('--network-driver <name>', 'auto (linux where it can run, else fake), linux or fake')
+  .option('--volume-driver <name>', 'auto (qcow2 files where qemu-img runs, else fake), file or fake')
   .option(
     '--physical-networks <map>',
     'physical networks on this host: name:bridge[@namespace],... (or STACKBOX_PHYSICAL_NETWORKS)',

@@ -26,12 +26,13 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { computeService } from './services/compute/index.js';
 import { objectService } from './services/object/index.js';
+import { volumeService } from './services/volume/index.js';
 import { createHost, type Host, type HostOptions } from './agent/host.js';
 import type { ImageFetcher } from './agent/compute/qemu/driver.js';
 
 /** The services mounted beside identity. Each new service adds itself here. */
 export function defaultServices(): ServiceModule[] {
-  return [imageService(), networkService(), objectService(), computeService({ driver: 'config' })];
+  return [imageService(), networkService(), volumeService(), objectService(), computeService({ driver: 'config' })];
 }
 
 export interface Server {
@@ -73,11 +74,12 @@ export async function createServer(
     region: config.region,
     catalog: [
       { type: 'identity', name: 'keystone', url: `${config.publicUrl}/identity` },
-      ...services.map((s) => ({
-        type: s.type,
-        name: s.catalog.name,
-        url: `${config.publicUrl}${s.catalog.path}${s.catalog.suffix ?? ''}`,
-      })),
+      ...services.flatMap((s) =>
+        [{ type: s.type, name: s.catalog.name }, ...(s.catalog.aliases ?? [])].map((e) => ({
+          ...e,
+          url: `${config.publicUrl}${s.catalog.path}${s.catalog.suffix ?? ''}`,
+        })),
+      ),
     ],
   });
 

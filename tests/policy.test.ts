@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PolicyEngine, parseCheck } from '../src/core/auth/policy.js';
-import { identityBaseRules, identityPolicies } from '../src/services/identity/policies.js';
+import { identityBaseRules, identityPolicies } from '../src/services/identity/policies/index.js';
 import { startTestCloud } from './support/cloud.js';
 
 const creds = (o: Record<string, unknown>) =>

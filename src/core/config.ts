@@ -14,6 +14,8 @@ export interface Config {
   computeDriver: 'auto' | 'qemu' | 'fake';
   /** Network driver of the in-process agent: linux where it can run (auto), or forced. */
   networkDriver: 'auto' | 'linux' | 'fake';
+  /** Volume driver (block storage backend): qcow2 files where qemu-img runs (auto), or forced. */
+  volumeDriver: 'auto' | 'file' | 'fake';
   /**
    * Physical networks (provider:physical_network) on this host: name → bridge, optionally in a namespace
    * (`STACKBOX_PHYSICAL_NETWORKS=extnet:br-ex,lab:br-lab@labns`).
@@ -77,6 +79,7 @@ export interface ConfigInput {
   testImage?: boolean;
   computeDriver?: string;
   networkDriver?: string;
+  volumeDriver?: string;
   physicalNetworks?: string;
   publicNetwork?: string | false;
   bcryptRounds?: number | string;
@@ -117,6 +120,11 @@ function parseNetDriver(v: string): 'auto' | 'linux' | 'fake' {
   throw new Error(`unknown network driver "${v}" (auto, linux or fake)`);
 }
 
+function parseVolumeDriver(v: string): 'auto' | 'file' | 'fake' {
+  if (v === 'auto' || v === 'file' || v === 'fake') return v;
+  throw new Error(`unknown volume driver "${v}" (auto, file or fake)`);
+}
+
 function parseLogFormat(v: string): 'auto' | 'json' | 'pretty' {
   if (v === 'auto' || v === 'json' || v === 'pretty') return v;
   throw new Error(`unknown log format "${v}" (auto, json or pretty)`);
@@ -152,6 +160,7 @@ export function loadConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     cacheDir: resolve(env.STACKBOX_CACHE ?? join(homedir(), '.cache', 'stackbox')),
     computeDriver: parseDriver(input.computeDriver ?? env.STACKBOX_COMPUTE_DRIVER ?? 'auto'),
     networkDriver: parseNetDriver(input.networkDriver ?? env.STACKBOX_NETWORK_DRIVER ?? 'auto'),
+    volumeDriver: parseVolumeDriver(input.volumeDriver ?? env.STACKBOX_VOLUME_DRIVER ?? 'auto'),
     physicalNetworks: parsePhysicalNetworks(input.physicalNetworks ?? env.STACKBOX_PHYSICAL_NETWORKS ?? ''),
     publicNetwork: parsePublicNetwork(input.publicNetwork ?? env.STACKBOX_PUBLIC_NETWORK),
     registerTestImage: input.testImage !== false && env.STACKBOX_TEST_IMAGE !== 'false',

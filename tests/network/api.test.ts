@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { networkService } from '../../src/services/network/index.js';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
-import { expectFault, neutron, type Json } from './support.js';
+import { expectFault, neutron, poster, publicNetwork, type Json } from './support.js';
 
 let cloud: TestCloud;
 let api: ReturnType<typeof neutron>;
@@ -18,27 +18,11 @@ beforeAll(async () => {
   admin = cloud.adminToken;
   u1 = await cloud.projectUser('p1', 'u1');
   u2 = await cloud.projectUser('p2', 'u2');
-  pub = (
-    await api.ok(201, 'POST', '/networks', admin, {
-      network: {
-        name: 'public',
-        'router:external': true,
-        'provider:network_type': 'flat',
-        'provider:physical_network': 'extnet',
-      },
-    })
-  ).network;
-  pubSubnet = (
-    await api.ok(201, 'POST', '/subnets', admin, {
-      subnet: {
-        network_id: pub.id,
-        cidr: '192.168.1.0/24',
-        ip_version: 4,
-        enable_dhcp: false,
-        allocation_pools: [{ start: '192.168.1.100', end: '192.168.1.200' }],
-      },
-    })
-  ).subnet;
+  ({ network: pub, subnet: pubSubnet } = await publicNetwork(poster(api, admin), {
+    cidr: '192.168.1.0/24',
+    enable_dhcp: false,
+    allocation_pools: [{ start: '192.168.1.100', end: '192.168.1.200' }],
+  }));
 });
 afterAll(async () => cloud?.close());
 

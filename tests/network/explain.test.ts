@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startComputeCloud, type ComputeCloud } from '../compute/helpers.js';
 import { startStackbox, type StackboxProcess } from '../support/process.js';
-import { expectFault, neutron, type Json } from './support.js';
+import { expectFault, neutron, poster, publicNetwork, type Json } from './support.js';
 
 let c: ComputeCloud;
 let api: ReturnType<typeof neutron>;
@@ -40,25 +40,13 @@ beforeAll(async () => {
   a = await c.projectUser('explain-a', 'explain-ua');
   b = await c.projectUser('explain-b', 'explain-ub');
   pub = (
-    await api.ok(201, 'POST', '/networks', admin, {
-      network: {
-        name: 'public',
-        'router:external': true,
-        'provider:network_type': 'flat',
-        'provider:physical_network': 'extnet',
-      },
-    })
-  ).network;
-  await api.ok(201, 'POST', '/subnets', admin, {
-    subnet: {
+    await publicNetwork(poster(api, admin), {
       name: 'public-subnet',
-      network_id: pub.id,
       cidr: '172.24.4.0/24',
-      ip_version: 4,
       enable_dhcp: false,
       gateway_ip: '172.24.4.1',
-    },
-  });
+    })
+  ).network;
   net1 = (await api.ok(201, 'POST', '/networks', a.token, { network: { name: 'network1' } })).network;
   subnet1 = (
     await api.ok(201, 'POST', '/subnets', a.token, {
@@ -520,18 +508,11 @@ describe('stackbox explain (CLI)', () => {
     const token = auth.headers.get('x-subject-token')!;
     const n = '/networking/v2.0';
     const pubNet = (
-      await call('POST', `${n}/networks`, token, {
-        network: {
-          name: 'public',
-          'router:external': true,
-          'provider:network_type': 'flat',
-          'provider:physical_network': 'extnet',
-        },
+      await publicNetwork((path, body) => call('POST', `${n}${path}`, token, body), {
+        cidr: '172.24.4.0/24',
+        enable_dhcp: false,
       })
     ).network;
-    await call('POST', `${n}/subnets`, token, {
-      subnet: { network_id: pubNet.id, cidr: '172.24.4.0/24', ip_version: 4, enable_dhcp: false },
-    });
     const net = (await call('POST', `${n}/networks`, token, { network: { name: 'network1' } })).network;
     const sub = (
       await call('POST', `${n}/subnets`, token, {

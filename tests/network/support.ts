@@ -52,3 +52,35 @@ export function expectFault(r: LightMyRequestResponse, status: number, type: str
   expect(typeof f.message).toBe('string');
   expect(f.detail).toBe('');
 }
+
+/** POST a Neutron body to a path under /v2.0 as some caller; returns the JSON answer (201 expected). */
+export type NeutronPost = (path: string, body: Json) => Promise<Json>;
+
+/** `ok(201, 'POST', …)` of a neutron() client, as a NeutronPost for one token. */
+export const poster =
+  (api: ReturnType<typeof neutron>, token: string): NeutronPost =>
+  (path, body) =>
+    api.ok(201, 'POST', path, token, body);
+
+/**
+ * The external network `public` (flat, physical network `extnet`, as DevStack's) and its IPv4 subnet with the
+ * attributes given (cidr, pools, gateway, DHCP …), created by whoever `post` calls as (an admin).
+ */
+export async function publicNetwork(
+  post: NeutronPost,
+  subnet: Json,
+): Promise<{ network: Json; subnet: Json }> {
+  const network = (
+    await post('/networks', {
+      network: {
+        name: 'public',
+        'router:external': true,
+        'provider:network_type': 'flat',
+        'provider:physical_network': 'extnet',
+      },
+    })
+  ).network as Json;
+  const created = (await post('/subnets', { subnet: { network_id: network.id, ip_version: 4, ...subnet } }))
+    .subnet as Json;
+  return { network, subnet: created };
+}

@@ -4,9 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeNetworkDriver } from '../../src/agent/network/fake.js';
-import { networkService, type NetworkFacade } from '../../src/services/network/index.js';
+import type { NetworkFacade } from '../../src/core/facades/network.js';
+import { networkService } from '../../src/services/network/index.js';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
-import { neutron, type Json } from './support.js';
+import { neutron, poster, publicNetwork, type Json } from './support.js';
 
 let cloud: TestCloud;
 let api: ReturnType<typeof neutron>;
@@ -26,23 +27,11 @@ beforeAll(async () => {
   user = await cloud.projectUser('wp', 'wu');
   const admin = cloud.adminToken;
   pub = (
-    await api.ok(201, 'POST', '/networks', admin, {
-      network: {
-        name: 'public',
-        'router:external': true,
-        'provider:network_type': 'flat',
-        'provider:physical_network': 'extnet',
-      },
+    await publicNetwork(poster(api, admin), {
+      cidr: '192.168.1.0/24',
+      allocation_pools: [{ start: '192.168.1.100', end: '192.168.1.200' }],
     })
   ).network;
-  await api.ok(201, 'POST', '/subnets', admin, {
-    subnet: {
-      network_id: pub.id,
-      cidr: '192.168.1.0/24',
-      ip_version: 4,
-      allocation_pools: [{ start: '192.168.1.100', end: '192.168.1.200' }],
-    },
-  });
   n = (await api.ok(201, 'POST', '/networks', user.token, { network: { name: 'network1' } })).network;
   s = (
     await api.ok(201, 'POST', '/subnets', user.token, {

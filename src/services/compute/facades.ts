@@ -44,8 +44,9 @@ export class Images {
     return !!this.mgr;
   }
 
+  /** The image service takes the one Caller (core/auth/caller.ts); compute's has the same shape. */
   private caller(c: Caller) {
-    return { creds: c.creds, isAdmin: c.isAdmin, project: c.projectId };
+    return c;
   }
 
   /** An image the caller can see; undefined when it does not exist or is invisible. */

@@ -11,13 +11,13 @@ import type { PolicyEngine } from '../../core/auth/policy.js';
 import type { IdentityFacade } from '../../core/service.js';
 import { TokenService } from './auth.js';
 import { authRoutes, versionV3 } from './api/auth.js';
-import { resourceRoutes } from './api/resources.js';
+import { resourceRoutes } from './api/index.js';
 import { IdentityManager } from './manager.js';
 import { IdentityStore } from './store.js';
 import { KeyRepository } from './tokens.js';
 
 export { identityMigrations } from './migrations.js';
-export { identityBaseRules, identityPolicies } from './policies.js';
+export { identityBaseRules, identityPolicies } from './policies/index.js';
 export { bootstrap } from './bootstrap.js';
 
 const TITLES: Record<number, string> = {

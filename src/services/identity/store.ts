@@ -451,6 +451,14 @@ export class IdentityStore {
     return q.orderBy('id').execute();
   }
 
+  /** A service and its endpoints, in one transaction. */
+  async removeServiceWithEndpoints(id: string): Promise<void> {
+    await this.transaction(async (t) => {
+      await t.db.deleteFrom('endpoint').where('service_id', '=', id).execute();
+      await t.remove('service', id);
+    });
+  }
+
   // ---- application credentials and credentials
   async listAppCreds(userId: string, name?: string): Promise<AppCredRow[]> {
     let q = this.db.selectFrom('application_credential').selectAll().where('user_id', '=', userId);

@@ -5,17 +5,18 @@
  */
 import { join } from 'node:path';
 import type { ApiError } from '../../core/errors.js';
+import type { ImageFacade } from '../../core/facades/image.js';
 import { setupServiceScope } from '../../core/http/app.js';
 import type { ServiceModule } from '../../core/service.js';
 import { DISCOVERY_RULE, imageRoutes } from './api/routes.js';
 import { FilesystemStore, StagingArea, type StoreDriver } from './backend.js';
 import { DEFAULT_OPTIONS, ImageManager, type ImageOptions } from './manager.js';
 import { imageMigrations } from './migrations.js';
-import { imagePolicies } from './policies.js';
+import { imagePolicies } from './policies/index.js';
 import { ImageStore } from './store.js';
 
 export { imageMigrations } from './migrations.js';
-export { imagePolicies } from './policies.js';
+export { imagePolicies } from './policies/index.js';
 export type { ImageOptions } from './manager.js';
 
 const TITLES: Record<number, string> = {
@@ -42,11 +43,6 @@ export const glanceFault = (e: ApiError) => {
   const title = TITLES[e.status] ?? 'Error';
   return { message: e.message, code: `${e.status} ${title}`, title };
 };
-
-/** What other services get from ctx.services.image. */
-export interface ImageFacade {
-  manager: ImageManager;
-}
 
 export function imageService(
   options: Partial<ImageOptions> & { driver?: (dataDir: string) => StoreDriver } = {},

@@ -1,33 +1,6 @@
 /**
- * The network service (Neutron v2.0), mounted at /networking, and its facade for other services.
- *
- * Facade (ctx.services.network, type NetworkFacade) — what compute uses; ports are Neutron port dicts:
- *   createServerPort({projectId, networkId, serverId, hostId, az?, fixedIp?, subnetId?, securityGroups?})
- *        create a port for a server as a member of projectId would (policy applies: the network must be
- *        visible to the project), then bind it: device_id = serverId, device_owner = compute:<az>,
- *        binding:host_id = hostId. Errors are ApiErrors with Neutron's types (e.g. 409
- *        IpAddressGenerationFailure, 404 NetworkNotFound).
- *   getPort(portId)                  the port, or undefined
- *   listServerPorts(serverId)        ports whose device_id is serverId
- *   findPortByNetworkIp(networkId, ip)  the port on that network holding that fixed IP (any owner), or
- *                                    undefined: the metadata service's "which instance is asking"
- *   bindPort(portId, {projectId, serverId, hostId, az?})
- *        attach an existing (user-created) port to a server: 409 PortInUse when it has another device
- *   (securityGroups: ids or names of the project's groups; default: the project's `default` group)
- *   unbindPort(portId)               clear device_id/device_owner/binding (the port stays; user-created ports)
- *   unbindServerPorts(serverId)      unbindPort for every port of the server; returns how many
- *   deletePort(portId)               delete one port (idempotent)
- *   deleteServerPorts(serverId)      delete every port of the server; returns how many
- *   listBootableNetworks(projectId)  networks a server of the project may boot on without naming one, as Nova's
- *                                    _get_available_networks: the project's own networks plus shared ones
- *   serverAddresses(serverId)        Nova's `addresses`: {<network name>: [{addr, version, type: fixed|floating,
- *                                    mac}]}
- *   settle()                         resolve when the in-process host's network agent applied every pending
- *                                    change (tests, tools)
- *   ensurePublicNetwork(projectId, cidr)
- *        the default external network `public` (flat on physical network `public`, gateway = first address,
- *        no DHCP), created once; returns its id, or undefined when a network named `public` already exists
- *   driver                           the in-process host's network driver (the fake records the desired wiring)
+ * The network service (Neutron v2.0), mounted at /networking, and its facade for other services (the
+ * interface, NetworkFacade, is src/core/facades/network.ts).
  *
  * What this service uses of compute (optional, looked up at request time): ctx.services.compute.findServers(creds,
  * ref) — servers by id or exact name that the caller may see, with their Nova status — for GET
@@ -38,68 +11,21 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import { setupServiceScope } from '../../core/http/app.js';
 import type { ServiceContext, ServiceModule } from '../../core/service.js';
+import type { NeutronPort, NetworkFacade, ServerAddress } from '../../core/facades/network.js';
 import { AUTHENTICATED_RULE, networkRoutes } from './api.js';
-import { explainPolicy } from './explain.js';
+import { explainPolicy } from './explain/index.js';
 import type { NetworkDriver } from '../../agent/network/driver.js';
 import { neutronFault } from './errors.js';
-import { NetworkManager, type Caller } from './manager.js';
+import { NetworkManager } from './manager.js';
+import { serviceCaller, type Caller } from '../../core/auth/caller.js';
 import { networkMigrations } from './migrations.js';
-import { networkPolicies } from './policies.js';
+import { networkPolicies } from './policies/index.js';
 import { NetworkStore } from './store.js';
 import { Wiring } from './wiring.js';
 import { normalizeIp, parseIp } from './ipam.js';
 import type { Host } from '../../agent/host.js';
 
-export type NeutronPort = {
-  id: string;
-  network_id: string;
-  project_id: string;
-  mac_address: string;
-  status: string;
-  device_id: string;
-  device_owner: string;
-  fixed_ips: { subnet_id: string; ip_address: string }[];
-  security_groups: string[];
-  'binding:host_id': string;
-  'binding:vif_type': string;
-  [k: string]: unknown;
-};
-
-export interface ServerAddress {
-  addr: string;
-  version: 4 | 6;
-  type: 'fixed' | 'floating';
-  mac: string;
-}
-
-export interface NetworkFacade {
-  createServerPort(o: {
-    projectId: string;
-    networkId: string;
-    serverId: string;
-    hostId: string;
-    az?: string;
-    fixedIp?: string;
-    subnetId?: string;
-    securityGroups?: string[];
-  }): Promise<NeutronPort>;
-  getPort(portId: string): Promise<NeutronPort | undefined>;
-  listServerPorts(serverId: string): Promise<NeutronPort[]>;
-  findPortByNetworkIp(networkId: string, ip: string): Promise<NeutronPort | undefined>;
-  bindPort(
-    portId: string,
-    o: { projectId: string; serverId: string; hostId: string; az?: string },
-  ): Promise<NeutronPort>;
-  unbindPort(portId: string): Promise<void>;
-  unbindServerPorts(serverId: string): Promise<number>;
-  deletePort(portId: string): Promise<void>;
-  deleteServerPorts(serverId: string): Promise<number>;
-  serverAddresses(serverId: string): Promise<Record<string, ServerAddress[]>>;
-  listBootableNetworks(projectId: string): Promise<{ id: string; name: string }[]>;
-  settle(): Promise<void>;
-  ensurePublicNetwork(projectId: string, cidr: string): Promise<string | undefined>;
-  readonly driver: NetworkDriver;
-}
+export type { NeutronPort, NetworkFacade, ServerAddress };
 
 /** Policy rules: Neutron's defaults, plus the rule for documents any authenticated caller may read and explain's. */
 export const networkServicePolicies = [
@@ -146,8 +72,10 @@ export function networkService(opts: { driver?: NetworkDriver } = {}): ServiceMo
 }
 
 function facade(m: NetworkManager, wiring: Wiring, host: Host, driver: NetworkDriver): NetworkFacade {
-  const service = m.serviceCaller();
+  const service = serviceCaller();
   const member = (projectId: string): Caller => ({
+    userId: '',
+    roles: ['member', 'reader'],
     creds: {
       roles: ['member', 'reader'],
       project_id: projectId,
@@ -170,7 +98,7 @@ function facade(m: NetworkManager, wiring: Wiring, host: Host, driver: NetworkDr
     return (await m.render(service, 'port', rows)).map((x) => x.view as NeutronPort);
   };
   const bind = async (portId: string, serverId: string, hostId: string, az = 'nova') =>
-    (await m.updatePort(service, portId, {
+    (await m.ports.update(service, portId, {
       port: { device_id: serverId, device_owner: `compute:${az}`, 'binding:host_id': hostId },
     })) as NeutronPort;
   return {
@@ -179,7 +107,7 @@ function facade(m: NetworkManager, wiring: Wiring, host: Host, driver: NetworkDr
     async ensurePublicNetwork(projectId, cidr) {
       const existing = await m.store.list('net_networks', { where: [{ eq: 'name', values: ['public'] }] });
       if (existing.length) return undefined;
-      const net = (await m.createNetwork(service, {
+      const net = (await m.networks.create(service, {
         network: {
           name: 'public',
           project_id: projectId,
@@ -191,7 +119,7 @@ function facade(m: NetworkManager, wiring: Wiring, host: Host, driver: NetworkDr
       const [addr, len] = cidr.split('/');
       const o = addr!.split('.').map(Number);
       o[3]! += 1;
-      await m.createSubnet(service, {
+      await m.subnets.create(service, {
         subnet: {
           name: 'public-subnet',
           network_id: net.id,
@@ -227,11 +155,11 @@ function facade(m: NetworkManager, wiring: Wiring, host: Host, driver: NetworkDr
           },
         ];
       if (o.securityGroups) port.security_groups = o.securityGroups;
-      const created = (await m.createPort(member(o.projectId), { port })) as NeutronPort;
+      const created = (await m.ports.create(member(o.projectId), { port })) as NeutronPort;
       try {
         return await bind(created.id, o.serverId, o.hostId, o.az);
       } catch (e) {
-        await m.deletePort(service, created.id).catch(() => undefined);
+        await m.ports.delete(service, created.id).catch(() => undefined);
         throw e;
       }
     },
@@ -249,7 +177,7 @@ function facade(m: NetworkManager, wiring: Wiring, host: Host, driver: NetworkDr
       return bind(portId, o.serverId, o.hostId, o.az);
     },
     async unbindPort(portId) {
-      await m.updatePort(service, portId, {
+      await m.ports.update(service, portId, {
         port: { device_id: '', device_owner: '', 'binding:host_id': '' },
       });
     },
@@ -259,7 +187,7 @@ function facade(m: NetworkManager, wiring: Wiring, host: Host, driver: NetworkDr
       return ports.length;
     },
     async deletePort(portId) {
-      await m.deletePort(service, portId).catch((e) => {
+      await m.ports.delete(service, portId).catch((e: unknown) => {
         if (!(e instanceof ApiError && e.status === 404)) throw e;
       });
     },

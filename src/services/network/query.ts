@@ -1,9 +1,17 @@
 /** Collection query parameters as Neutron reads them: filters, fields, sort_key/sort_dir, limit/marker. */
+import {
+  allParams as all,
+  lastParam,
+  neutronLinks,
+  parseLimit,
+  type Link,
+  type Query,
+} from '../../core/http/collection.js';
 import { badRequest } from './errors.js';
 import { normalizeIp } from './ipam.js';
 import type { Cond } from './store.js';
 
-export type Query = Record<string, string | string[] | undefined>;
+export type { Query };
 
 export interface ColumnAttr {
   col: string;
@@ -33,10 +41,12 @@ export interface ListParams {
 const RESERVED = ['fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse'];
 const TAG_FILTERS = ['tags', 'tags-any', 'not-tags', 'not-tags-any'];
 
-const all = (q: Query, k: string): string[] => {
-  const v = q[k];
-  if (v === undefined) return [];
-  return Array.isArray(v) ? v : [v];
+/** Neutron's `limit`: an integer 0 or greater (0 = no limit), bounded to what a SQL integer holds. */
+const LIMIT = {
+  max: 2 ** 31 - 1,
+  invalid: (raw: string) => badRequest(`Limit must be an integer 0 or greater and not '${raw}'`),
+  signed: true,
+  zero: 'none' as const,
 };
 
 export function parseListParams(q: Query, def: CollectionDef, special: string[] = []): ListParams {
@@ -71,14 +81,7 @@ export function parseListParams(q: Query, def: CollectionDef, special: string[] 
     }
     return { key: attr, dir: dir as 'asc' | 'desc' };
   });
-  let limit: number | undefined;
-  const l = all(q, 'limit').at(-1);
-  if (l !== undefined) {
-    if (!/^-?\d+$/.test(l)) throw badRequest(`Limit must be an integer 0 or greater and not '${l}'`);
-    limit = Number.parseInt(l, 10);
-    if (limit < 0) throw badRequest(`Limit must be an integer 0 or greater and not '${l}'`);
-    if (limit === 0) limit = undefined;
-  }
+  const limit = parseLimit(lastParam(q, 'limit'), LIMIT);
   const marker = all(q, 'marker').at(-1);
   const pr = all(q, 'page_reverse').at(-1);
   return {
@@ -141,7 +144,7 @@ export function columnConds(def: CollectionDef, params: ListParams): Cond[] {
   return conds;
 }
 
-/** Neutron's `<collection>_links` for a page. */
+/** Neutron's `<collection>_links` for a page (core/http/collection.ts, Neutron's dialect). */
 export function pageLinks(
   baseUrl: string,
   query: Query,
@@ -149,27 +152,6 @@ export function pageLinks(
   params: ListParams,
   items: { id?: unknown }[],
   hasMore: boolean,
-): { rel: string; href: string }[] {
-  if (params.limit === undefined) return [];
-  const links: { rel: string; href: string }[] = [];
-  const build = (marker: string, reverse: boolean) => {
-    const u = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) {
-      if (k === 'marker' || k === 'page_reverse' || v === undefined) continue;
-      for (const x of Array.isArray(v) ? v : [v]) u.append(k, x);
-    }
-    u.set('marker', marker);
-    if (reverse) u.set('page_reverse', 'True');
-    return `${baseUrl}/${collection}?${u.toString()}`;
-  };
-  const first = items[0]?.id;
-  const last = items.at(-1)?.id;
-  if (params.pageReverse) {
-    if (hasMore && first) links.push({ rel: 'previous', href: build(String(first), true) });
-    if (params.marker && last) links.push({ rel: 'next', href: build(String(last), false) });
-  } else {
-    if (hasMore && last) links.push({ rel: 'next', href: build(String(last), false) });
-    if (params.marker && first) links.push({ rel: 'previous', href: build(String(first), true) });
-  }
-  return links;
+): Link[] {
+  return neutronLinks(`${baseUrl}/${collection}`, query, params, items, hasMore);
 }

@@ -1,6 +1,7 @@
 /** Attribute validators and converters with neutron_lib's messages (neutron_lib/api/validators, converters). */
-import { invalidAttr, badRequest } from './errors.js';
-import { normalizeIp, normalizeMac, parseCidr } from './ipam.js';
+import { ApiError } from '../../core/errors.js';
+import { invalidAttr, badRequest, invalidInput } from './errors.js';
+import { formatCidr, normalizeIp, normalizeMac, parseCidr, parseIp } from './ipam.js';
 
 const UUID_RE = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
 
@@ -8,6 +9,12 @@ export const repr = (v: unknown): string => (typeof v === 'string' ? v : JSON.st
 
 export function isUuid(v: unknown): v is string {
   return typeof v === 'string' && UUID_RE.test(v);
+}
+
+/** A required attribute of a create body (400 when missing). */
+export function required(b: Record<string, unknown>, attr: string): void {
+  if (b[attr] === undefined)
+    throw badRequest(`Failed to parse request. Required attribute '${attr}' not specified`);
 }
 
 /** Body `{"<key>": {...}}`, rejecting attributes not allowed for the operation. */
@@ -120,4 +127,63 @@ export function tag(v: unknown): string {
 export function tags(v: unknown): string[] {
   const l = list('tags', v);
   return [...new Set(l.map(tag))];
+}
+
+/** availability_zone_hints: only `nova` exists. */
+export function azList(val: unknown): string[] {
+  const l = list('availability_zone_hints', val).map((x) => str('availability_zone_hints', x));
+  for (const az of l)
+    if (az !== 'nova')
+      throw new ApiError(404, `AvailabilityZone ${az} could not be found.`, 'AvailabilityZoneNotFound');
+  return l;
+}
+
+/** dns_nameservers: distinct addresses, at most 5. */
+export function nameservers(val: unknown): string[] {
+  const l = list('dns_nameservers', val).map((x) => ip('dns_nameservers', x));
+  if (new Set(l).size !== l.length)
+    throw invalidAttr('dns_nameservers', `Duplicate nameserver '${l.find((x, i) => l.indexOf(x) !== i)}'`);
+  if (l.length > 5)
+    throw new ApiError(
+      400,
+      `Number of DNS nameservers exceeds the limit 5 for subnet`,
+      'DNSNameServersExhausted',
+    );
+  return l;
+}
+
+/** host_routes (subnets) and routes (routers): {destination, nexthop}, distinct, at most 20. */
+export function hostRoutes(
+  val: unknown,
+  ipVersion: number | undefined,
+  attr = 'host_routes',
+): { destination: string; nexthop: string }[] {
+  const l = list(attr, val).map((x) => {
+    const d = dict(attr, x);
+    const bad = Object.keys(d).filter((k) => k !== 'destination' && k !== 'nexthop');
+    if (bad.length || d.destination === undefined || d.nexthop === undefined)
+      throw invalidAttr(
+        attr,
+        `Validation of dictionary's keys failed. Expected keys: {'destination', 'nexthop'} Provided keys: {${Object.keys(
+          d,
+        )
+          .map((k) => `'${k}'`)
+          .join(', ')}}`,
+      );
+    const dest = parseCidr(d.destination);
+    if (!dest || !String(d.destination).includes('/'))
+      throw invalidAttr(attr, `'${repr(d.destination)}' is not a valid IP subnet`);
+    const nexthop = ip(attr, d.nexthop);
+    if (ipVersion !== undefined && (dest.version !== ipVersion || parseIp(nexthop)!.version !== ipVersion))
+      throw invalidInput(
+        `Host route ${formatCidr(dest)} via ${nexthop} does not match ip_version ${ipVersion}`,
+      );
+    return { destination: formatCidr(dest), nexthop };
+  });
+  const keys = l.map((r) => `${r.destination}|${r.nexthop}`);
+  if (new Set(keys).size !== keys.length)
+    throw invalidAttr(attr, `Duplicate hostroute '${keys.find((k, i) => keys.indexOf(k) !== i)}'`);
+  if (l.length > 20)
+    throw new ApiError(400, 'Number of host routes exceeds the limit 20 for subnet', 'HostRoutesExhausted');
+  return l;
 }

@@ -21,13 +21,13 @@ import type {
   SubnetSpec,
 } from '../../agent/network/driver.js';
 import { parseCidr, parseIp } from './ipam.js';
+import type { NetworkManager } from './manager.js';
 import {
   OWNER_DHCP,
   OWNER_ROUTER_GATEWAY,
   OWNER_ROUTER_INTERFACE,
   type ChangeSink,
-  type NetworkManager,
-} from './manager.js';
+} from './resources/base.js';
 import type { NetworkStore, Row } from './store.js';
 
 /** Coalescing window: a burst of changes to one network or group becomes one document. */

@@ -1,17 +1,16 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { TokenData } from '../auth.js';
 import { badRequest } from '../../../core/errors.js';
+import { lastParam, type Query } from '../../../core/http/collection.js';
 
-export type Query = Record<string, string | string[] | undefined>;
+export type { Query };
 
 export function q(req: FastifyRequest): Query {
   return (req.query ?? {}) as Query;
 }
 
 /** One query value (the last when repeated). */
-export function one(query: Query, key: string): string | undefined {
-  const v = query[key];
-  return Array.isArray(v) ? v[v.length - 1] : v;
-}
+export const one = lastParam;
 
 /** Keystone's boolean query parsing: "0", "false", "no", "off" (any case) are false; other values true. */
 export function boolQuery(query: Query, key: string): boolean | undefined {
@@ -67,3 +66,49 @@ export function splitExtra(body: Record<string, unknown>, known: string[]): Reco
   for (const [k, v] of Object.entries(body)) if (!known.includes(k) && k !== 'links') extra[k] = v;
   return extra;
 }
+
+/** The route's path parameters. */
+export const params = (req: FastifyRequest) => req.params as Record<string, string>;
+
+/** 204 No Content. */
+export const noContent = (reply: FastifyReply) => reply.code(204).send();
+
+/** The validated token of the request. */
+export const tokenOf = (req: FastifyRequest) => req.auth as TokenData;
+
+/** The domain a request acts in when it names none: the token's domain scope or its project's domain. */
+export const callerDomain = (req: FastifyRequest) =>
+  tokenOf(req).domainId ?? tokenOf(req).projectDomainId ?? 'default';
+
+/** Domain readers list only their domain. */
+export function forcedDomain(req: FastifyRequest): string | undefined {
+  const a = tokenOf(req);
+  if (a.domainId && !a.creds.roles.includes('admin')) return a.domainId;
+  return undefined;
+}
+
+/** The attributes of a project (and a domain) that are not "extra". */
+export const PROJECT_KEYS = [
+  'id',
+  'name',
+  'domain_id',
+  'parent_id',
+  'is_domain',
+  'enabled',
+  'description',
+  'tags',
+  'options',
+];
+
+/** The attributes of a user that are not "extra". */
+export const USER_KEYS = [
+  'id',
+  'name',
+  'domain_id',
+  'enabled',
+  'password',
+  'default_project_id',
+  'description',
+  'email',
+  'options',
+];

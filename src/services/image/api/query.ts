@@ -1,6 +1,6 @@
 /** Glance's list query (images.py RequestDeserializer.index + db/sqlalchemy/api.py filters). */
 import { badRequest } from '../../../core/errors.js';
-import { isImageColumn, type Condition, type SortDir } from '../store.js';
+import { isImageColumn, type ListParams, type SortDir } from '../manager.js';
 import { VISIBILITIES } from '../schemas.js';
 
 const SORT_KEYS = [
@@ -15,14 +15,7 @@ const SORT_KEYS = [
 ];
 const INT_COLS = new Set(['size', 'virtual_size', 'min_disk', 'min_ram']);
 
-export interface ListParams {
-  conditions: Condition[];
-  visibility?: string;
-  memberStatus: string;
-  sort: { key: string; dir: SortDir }[];
-  marker?: string;
-  limit?: number;
-}
+export type { ListParams };
 
 /** The query string as ordered pairs (Glance keeps the caller's order in its links). */
 export function queryPairs(url: string): [string, string][] {

@@ -1,9 +1,10 @@
 /** Glance v2 routes (glance/api/v2/router.py): parse, call the manager, render Glance's views. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { ApiError, badRequest, unauthorized } from '../../../core/errors.js';
+import { callerOf, type Caller } from '../../../core/auth/caller.js';
+import { ApiError, badRequest } from '../../../core/errors.js';
 import type { PolicyEngine } from '../../../core/auth/policy.js';
-import { validateCreateBody, type Caller, type ImageManager } from '../manager.js';
+import { validateCreateBody, type ImageManager } from '../manager.js';
 import { imageSchema, imagesSchema, memberSchema, membersSchema } from '../schemas.js';
 import { imageView, memberView } from '../views.js';
 import { checkPatchContentType, parsePatch } from './patch.js';
@@ -40,11 +41,7 @@ function versionDoc(req: FastifyRequest) {
 }
 
 export function imageRoutes(app: FastifyInstance, mgr: ImageManager, policy: PolicyEngine): void {
-  const caller = (req: FastifyRequest): Caller => {
-    const a = req.auth;
-    if (!a) throw unauthorized();
-    return { creds: a.creds, isAdmin: policy.check('context_is_admin', {}, a.creds), project: a.projectId };
-  };
+  const caller = (req: FastifyRequest): Caller => callerOf(req.auth, policy, req.id);
   const view = (req: FastifyRequest, img: Parameters<typeof imageView>[0]) =>
     imageView(img, { showLocations: caller(req).isAdmin, storeId: mgr.driver.id });
 
