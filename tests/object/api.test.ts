@@ -932,3 +932,47 @@ describe('crash safety and streaming', () => {
     expect(readdirSync(join(cloud.dataDir, 'objects', 'tmp'))).toEqual([]);
   });
 });
+
+describe('extract archive', () => {
+  it('tar and tar.gz uploads become objects (account level: first component is the container)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'sb-tar-'));
+    mkdirSync(join(dir, 'arc', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'arc', 'one.txt'), 'one');
+    writeFileSync(join(dir, 'arc', 'sub', 'two.bin'), Buffer.alloc(70_000, 7));
+    const long = `${'d'.repeat(120)}.txt`;
+    writeFileSync(join(dir, 'arc', long), 'long name');
+    execFileSync('tar', ['czf', join(dir, 'a.tgz'), '-C', dir, 'arc']);
+    execFileSync('tar', ['cf', join(dir, 'b.tar'), '-C', join(dir, 'arc'), '.']);
+    let r = await sw('PUT', `${A}?extract-archive=tar.gz`, {
+      token: alice.token,
+      body: readFileSync(join(dir, 'a.tgz')),
+      headers: { accept: 'application/json' },
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({
+      'Number Files Created': 3,
+      'Response Status': '201 Created',
+      Errors: [],
+    });
+    r = await sw('GET', `${A}/arc`, { token: alice.token });
+    expect(r.body.split('\n').filter(Boolean).sort()).toEqual([long, 'one.txt', 'sub/two.bin'].sort());
+    expect((await sw('GET', `${A}/arc/sub/two.bin`, { token: alice.token })).rawPayload.length).toBe(70_000);
+    r = await sw('PUT', `${A}/c1/unpacked?extract-archive=tar`, {
+      token: alice.token,
+      body: readFileSync(join(dir, 'b.tar')),
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toContain('Number Files Created: 3');
+    expect((await sw('GET', `${A}/c1/unpacked/one.txt`, { token: alice.token })).body).toBe('one');
+    r = await sw('PUT', `AUTH_${bob.projectId}?extract-archive=tar`, {
+      token: alice.token,
+      body: readFileSync(join(dir, 'b.tar')),
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toContain('403 Forbidden');
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

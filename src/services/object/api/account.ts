@@ -8,6 +8,7 @@ import { checkMetadata } from '../constraints.js';
 import { cleanAccountAcl } from '../domain/account-acl.js';
 import { checkQuotaHeaders } from '../domain/quotas.js';
 import { bulkDelete } from './bulk.js';
+import { extractArchive } from './extract.js';
 import {
   accountAcl,
   empty,
@@ -58,6 +59,7 @@ function accountHeaders(r: SwiftRequest, s: Services, a: AccountRow) {
 export async function account(r: SwiftRequest, s: Services) {
   const { reply, method } = r;
   if ((method === 'POST' || method === 'DELETE') && r.query.has('bulk-delete')) return bulkDelete(r, s);
+  if (method === 'PUT' && r.query.has('extract-archive')) return extractArchive(r, s);
   switch (method) {
     case 'HEAD': {
       await s.access.require(r.who, 'object-store:account:get', r.account, {

@@ -5,6 +5,7 @@ import { projectOfAccount } from '../domain/access.js';
 import { cleanAcl } from '../domain/acl.js';
 import { checkQuotaHeaders } from '../domain/quotas.js';
 import { formPost, isFormPost } from './formpost.js';
+import { extractArchive } from './extract.js';
 import { CONTENT_TYPES, list, listingFormat, listParams, renderListing, textOf } from '../domain/listing.js';
 import { isoDate, normal, timestamp, httpDate } from '../domain/time.js';
 import type { ContainerRow } from '../rows.js';
@@ -84,6 +85,7 @@ export async function container(r: SwiftRequest, s: Services) {
   });
   const acctAcl = accountAcl(s, account);
   if (isFormPost(r)) return formPost(r, s);
+  if (method === 'PUT' && r.query.has('extract-archive')) return extractArchive(r, s);
   switch (method) {
     case 'HEAD':
     case 'GET': {

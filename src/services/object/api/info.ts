@@ -2,6 +2,7 @@
 import { CONSTRAINTS } from '../constraints.js';
 import { DIGESTS, TEMPURL_METHODS } from './tempurl.js';
 import { BULK_MAX } from './bulk.js';
+import { MAX_FAILED_EXTRACTIONS } from './extract.js';
 import { MAX_MANIFEST_SEGMENTS, MAX_MANIFEST_SIZE } from './large.js';
 
 export const SWIFT_VERSION = '2.30.0';
@@ -38,5 +39,6 @@ export function infoDoc() {
     container_quotas: {},
     account_quotas: {},
     bulk_delete: { max_deletes_per_request: BULK_MAX, max_failed_deletes: 1000 },
+    bulk_upload: { max_containers_per_extraction: 10_000, max_failed_extractions: MAX_FAILED_EXTRACTIONS },
   };
 }

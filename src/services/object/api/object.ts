@@ -9,6 +9,7 @@ import { enforce, exceeded, room } from '../domain/quotas.js';
 import { tempUrlGrants, tempUrlHeaders } from './tempurl.js';
 import { beforeOverwrite, deleteVersioned } from './versioning.js';
 import { formPost, isFormPost } from './formpost.js';
+import { extractArchive } from './extract.js';
 import {
   assemble,
   deleteSlo,
@@ -96,6 +97,7 @@ export async function object(r: SwiftRequest, s: Services) {
   const cont = r.container!;
   const name = r.object!;
   if (isFormPost(r)) return formPost(r, s);
+  if (method === 'PUT' && r.query.has('extract-archive')) return extractArchive(r, s);
   // The hot path: a reader of the account with no temp URL needs no container row (an object row implies
   // its container exists).
   if (
