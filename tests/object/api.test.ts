@@ -976,3 +976,30 @@ describe('extract archive', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('names', () => {
+  it('object names keep every slash (double, trailing) and unicode', async () => {
+    await sw('PUT', `${A}/names`, { token: alice.token });
+    for (const n of ['dir/', 'a//b', '/lead', 'ünï/çødé', 'sp ace+plus', 'q?x'])
+      expect(
+        (
+          await sw('PUT', `${A}/names/${n.split('/').map(encodeURIComponent).join('/')}`, {
+            token: alice.token,
+            body: n,
+          })
+        ).statusCode,
+        n,
+      ).toBe(201);
+    for (const n of ['dir/', 'a//b', '/lead', 'ünï/çødé', 'sp ace+plus', 'q?x'])
+      expect(
+        (
+          await sw('GET', `${A}/names/${n.split('/').map(encodeURIComponent).join('/')}`, {
+            token: alice.token,
+          })
+        ).body,
+        n,
+      ).toBe(n);
+    const r = await sw('GET', `${A}/names?format=json&prefix=a//`, { token: alice.token });
+    expect((r.json() as { name: string }[]).map((o) => o.name)).toEqual(['a//b']);
+  });
+});
