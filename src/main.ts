@@ -112,8 +112,7 @@ program
       );
     }
     if (config.cloudsYaml && password) out.write(`Wrote cloud "stackbox" to ${config.cloudsYaml}\n`);
-    const netDriver = (server.ctx.services.network as { driver?: { name: string } } | undefined)?.driver
-      ?.name;
+    const netDriver = server.ctx.services.network?.driver?.name;
     if (netDriver === 'linux' && config.publicNetwork && !config.physicalNetworks.public)
       out.write(
         `External network "public" is ${config.publicNetwork.cidr} on the host bridge ${config.publicNetwork.bridge}: floating IPs answer from this host\n`,

@@ -10,6 +10,7 @@ import { migrate, openDatabase, type Database } from './core/db/index.js';
 import { PolicyEngine } from './core/auth/policy.js';
 import { InProcessBus, type Bus } from './core/bus/index.js';
 import { createApp } from './core/http/app.js';
+import { serviceCaller } from './core/auth/caller.js';
 import type { ServiceContext, ServiceModule } from './core/service.js';
 import {
   IdentityService,
@@ -20,10 +21,9 @@ import {
 } from './services/identity/index.js';
 import type { BootstrapResult } from './services/identity/bootstrap.js';
 import { imageService } from './services/image/index.js';
-import { networkService, type NetworkFacade } from './services/network/index.js';
+import { networkService } from './services/network/index.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { computeService } from './services/compute/index.js';
 import { objectService } from './services/object/index.js';
 import { volumeService } from './services/volume/index.js';
@@ -99,7 +99,7 @@ export async function createServer(
   const host = await createHost({ config, bus, log, images: { fetch: imageFetcher(ctx) } }, hostOptions);
   ctx.host = host;
   await identity.register(app, policy);
-  for (const s of services) ctx.services[s.type] = await s.register(app, ctx);
+  for (const s of services) (ctx.services as Record<string, unknown>)[s.type] = await s.register(app, ctx);
   // The network service listens for the agent's resync request now; the compute agents start with compute.
   await host.startNetwork();
   await app.ready();
@@ -138,7 +138,7 @@ export async function createServer(
  * deletes it is not overruled at the next start).
  */
 async function ensurePublicNetwork(ctx: ServiceContext, projectId: string, cidr: string): Promise<void> {
-  const net = ctx.services.network as NetworkFacade | undefined;
+  const net = ctx.services.network;
   const marker = join(ctx.config.dataDir, 'public-network');
   if (!net || existsSync(marker)) return;
   const id = await net.ensurePublicNetwork(projectId, cidr);
@@ -146,35 +146,12 @@ async function ensurePublicNetwork(ctx: ServiceContext, projectId: string, cidr:
   if (id) ctx.log.info({ network: id, cidr }, 'created the external network "public"');
 }
 
-/** Minimal view of the image service's facade the host's image cache reads through. */
-interface ImageDownload {
-  manager: {
-    download(
-      caller: unknown,
-      id: string,
-      range: undefined,
-    ): Promise<{ status: number; headers: Record<string, string>; stream?: Readable }>;
-    lookup(id: string, caller: unknown): Promise<{ disk_format: string | null; checksum?: string | null }>;
-  };
-}
-
 /** Image bytes for the in-process host, read from the image service as the host's admin. */
 function imageFetcher(ctx: ServiceContext): ImageFetcher {
   // The host reads image data as an admin of no particular project (Glance's rules are project-scoped).
-  const host = 'stackbox-compute-host';
-  const caller = {
-    creds: {
-      roles: ['admin', 'member', 'reader'],
-      user_id: host,
-      project_id: host,
-      domain_id: null,
-      system_scope: null,
-    },
-    isAdmin: true,
-    project: host,
-  };
+  const caller = serviceCaller('stackbox-compute-host', 'stackbox-compute-host');
   return async (imageId) => {
-    const images = ctx.services.image as ImageDownload | undefined;
+    const images = ctx.services.image;
     if (!images?.manager) throw new Error('the image service is not available to fetch image data');
     const img = await images.manager.lookup(imageId, caller);
     const r = await images.manager.download(caller, imageId, undefined);

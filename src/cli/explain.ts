@@ -1,6 +1,6 @@
 /**
  * `stackbox explain`: ask a running cloud why a flow does or does not reach a server
- * (GET <network endpoint>/v2.0/stackbox/explain, src/services/network/explain.ts) and print the walk.
+ * (GET <network endpoint>/v2.0/stackbox/explain, src/services/network/explain/) and print the walk.
  *
  * Authentication is the OpenStack client's: `OS_CLOUD` (or `--os-cloud`) names a cloud in clouds.yaml
  * (`OS_CLIENT_CONFIG_FILE`, ./clouds.yaml, ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml), else

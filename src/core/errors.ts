@@ -1,6 +1,6 @@
 /**
  * One error type for every service. Each service renders it in its own fault format
- * (see core/http/faults.ts): Keystone `{"error": {...}}`, Nova `{"itemNotFound": {...}}`, Neutron `{"NeutronError": {...}}`.
+ * (each service passes its formatter to setupServiceScope in core/http/app.ts): Keystone `{"error": {...}}`, Nova `{"itemNotFound": {...}}`, Neutron `{"NeutronError": {...}}`.
  */
 export class ApiError extends Error {
   constructor(

@@ -6,6 +6,21 @@ import type { PolicyEngine, PolicyRule } from './auth/policy.js';
 import type { TokenValidator } from './auth/context.js';
 import type { Bus } from './bus/index.js';
 import type { Host, HostOptions } from '../agent/host.js';
+import type { ComputeFacade } from './facades/compute.js';
+import type { ImageFacade } from './facades/image.js';
+import type { NetworkFacade } from './facades/network.js';
+import type { VolumeFacade } from './facades/volume.js';
+
+/**
+ * Each service's facade by service type (`ctx.services.<type>`), typed here in core so services use each
+ * other without importing each other's files. A service that is not mounted is undefined.
+ */
+export interface ServiceFacades {
+  image?: ImageFacade;
+  network?: NetworkFacade;
+  compute?: ComputeFacade;
+  'block-storage'?: VolumeFacade;
+}
 
 /** What the identity service offers other services (its facade; nothing else is imported across services). */
 export interface IdentityFacade {
@@ -27,7 +42,7 @@ export interface ServiceContext {
   bus: Bus;
   identity: IdentityFacade;
   /** Other services' facades by service type, filled in as services start (e.g. ctx.services.image). */
-  services: Record<string, unknown>;
+  services: ServiceFacades;
   /**
    * The host `stackbox up` runs in the same process (src/agent/host.ts), built from what the services ask
    * for (`ServiceModule.host`). Services start their part of it when their lifecycle needs it and read

@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startStackbox, type StackboxProcess } from '../support/process.js';
+import { startStackbox, type StackboxProcess } from '../support/stackbox.js';
 
 async function api(
   sb: StackboxProcess,

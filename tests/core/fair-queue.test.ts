@@ -48,3 +48,28 @@ describe('FairQueue', () => {
     expect(await q.run('k', 's', async () => 7)).toBe(7);
   });
 });
+
+describe('FairQueue reserve', () => {
+  it('one key never takes every slot: another key starts at once', async () => {
+    const q = new FairQueue(2, 100, 100);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const started: string[] = [];
+    const flood = Array.from({ length: 5 }, (_, i) =>
+      q.run('flood', 's', async () => {
+        started.push(`f${i}`);
+        await gate;
+      }),
+    );
+    await tick();
+    expect(started).toEqual(['f0']);
+    let quietRan = false;
+    await q.run('quiet', 's', async () => {
+      quietRan = true;
+    });
+    expect(quietRan).toBe(true);
+    release();
+    await Promise.all(flood);
+    expect(started.length).toBe(5);
+  });
+});

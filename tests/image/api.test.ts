@@ -785,7 +785,8 @@ describe('interoperable import (glance-direct)', () => {
       body: { method: { name: 'glance-direct' } },
     });
     expect(r.statusCode).toBe(202);
-    const mgr = (cloud.server.ctx.services.image as { manager: { settle(): Promise<void> } }).manager;
+    const mgr = (cloud.server.ctx.services.image as unknown as { manager: { settle(): Promise<void> } })
+      .manager;
     await mgr.settle();
     const done = (await cloud.req('GET', url, { token: a.token })).json();
     expect(done).toMatchObject({

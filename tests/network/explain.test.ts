@@ -9,7 +9,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startComputeCloud, type ComputeCloud } from '../compute/helpers.js';
-import { startStackbox, type StackboxProcess } from '../support/process.js';
+import { startStackbox, type StackboxProcess } from '../support/stackbox.js';
 import { expectFault, neutron, poster, publicNetwork, type Json } from './support.js';
 
 let c: ComputeCloud;

@@ -875,7 +875,7 @@ describe('account ACLs', () => {
 describe('crash safety and streaming', () => {
   it('temp files and unreferenced blobs are swept at start; referenced ones stay', async () => {
     const { writeFileSync, mkdirSync, existsSync } = await import('node:fs');
-    const facade = cloud.server.ctx.services['object-store'] as {
+    const facade = (cloud.server.ctx.services as Record<string, unknown>)['object-store'] as {
       manager: { backend: { init(): Promise<void> }; sweepOrphans(before: number): Promise<number> };
     };
     const dir = join(cloud.dataDir, 'objects');

@@ -9,8 +9,11 @@
  * The shape fits the Linux data plane in ../shared/research/dataplane.md: a network is a bridge in its own
  * namespace (VXLAN VNI or a flat physical bridge), a port is a tap on that bridge with nftables rules from its
  * security groups, DHCP is dnsmasq with static `--dhcp-host` entries, a router is a namespace with `qr-`
- * interfaces, a `qg-` gateway, SNAT and per-floating-IP DNAT/SNAT, and metadata is a proxy per network.
+ * interfaces, a `qg-` gateway, SNAT and per-floating-IP DNAT/SNAT, and metadata is served in every network by the one agent process (a socket opened inside each namespace).
  */
+
+/** The host device of a VM's NIC for a port: QEMU creates it by this name, the network driver wires it. */
+export const tapName = (portId: string) => `tap${portId.slice(0, 11)}`;
 
 export interface SubnetSpec {
   id: string;

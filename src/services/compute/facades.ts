@@ -5,6 +5,8 @@
 import { Readable } from 'node:stream';
 import type { Caller } from '../../core/auth/caller.js';
 import { ApiError } from '../../core/errors.js';
+import type { ImageFacade, ImageOperations } from '../../core/facades/image.js';
+import type { NetworkFacade, NeutronPort } from '../../core/facades/network.js';
 
 /** The subset of an image compute reads. */
 export interface ImageInfo {
@@ -21,22 +23,14 @@ export interface ImageInfo {
   properties: Record<string, string>;
 }
 
-interface ImageManagerLike {
-  lookup(id: string, caller: unknown): Promise<ImageInfo>;
-  create(caller: unknown, body: Record<string, unknown>): Promise<ImageInfo>;
-  upload(caller: unknown, id: string, source: Readable, declaredSize?: number): Promise<void>;
-  delete?(caller: unknown, id: string): Promise<void>;
-}
+type ImageManagerLike = ImageOperations;
 
 /** Adapter over ctx.services.image (`{ manager: ImageManager }`). */
 export class Images {
-  constructor(private readonly resolve: () => unknown) {}
-  private get facade(): unknown {
-    return this.resolve();
-  }
+  constructor(private readonly resolve: () => ImageFacade | undefined) {}
 
   private get mgr(): ImageManagerLike | undefined {
-    const m = (this.facade as { manager?: ImageManagerLike } | undefined)?.manager;
+    const m = this.resolve()?.manager;
     return m && typeof m.lookup === 'function' ? m : undefined;
   }
 
@@ -104,53 +98,18 @@ export interface RequestedNetwork {
   tag?: string;
 }
 
-interface NeutronPortLike {
-  id: string;
-  network_id: string;
-  mac_address: string;
-  fixed_ips: { subnet_id: string; ip_address: string }[];
-}
+type NeutronPortLike = NeutronPort;
 
-/** What compute uses of ctx.services.network (src/services/network/index.ts NetworkFacade). */
-interface NetworkFacadeLike {
-  createServerPort(o: {
-    projectId: string;
-    networkId: string;
-    serverId: string;
-    hostId: string;
-    az?: string;
-    fixedIp?: string;
-    securityGroups?: string[];
-  }): Promise<NeutronPortLike>;
-  bindPort(
-    portId: string,
-    o: { projectId: string; serverId: string; hostId: string; az?: string },
-  ): Promise<NeutronPortLike>;
-  unbindPort(portId: string): Promise<void>;
-  deletePort(portId: string): Promise<void>;
-  listServerPorts(serverId: string): Promise<NeutronPortLike[]>;
-  /** The port on a network holding a fixed IP (the metadata service: which instance is asking). */
-  findPortByNetworkIp?(
-    networkId: string,
-    ip: string,
-  ): Promise<(NeutronPortLike & { device_id: string; device_owner: string }) | undefined>;
-  serverAddresses(
-    serverId: string,
-  ): Promise<Record<string, { addr: string; version: 4 | 6; type: 'fixed' | 'floating'; mac: string }[]>>;
-  /** Not offered yet: networks a project boots on without naming one (for `auto` / no networks). */
-  listBootableNetworks?(projectId: string): Promise<{ id: string; name: string }[]>;
-}
+/** What compute uses of ctx.services.network: its facade, typed in core. */
+type NetworkFacadeLike = NetworkFacade;
 
 /** Adapter over ctx.services.network. */
 export class Networks {
-  constructor(private readonly resolve: () => unknown) {}
-  private get facade(): unknown {
-    return this.resolve();
-  }
+  constructor(private readonly resolve: () => NetworkFacade | undefined) {}
 
   get api(): NetworkFacadeLike | undefined {
-    const f = this.facade as NetworkFacadeLike | undefined;
-    return f && typeof f.createServerPort === 'function' && typeof f.bindPort === 'function' ? f : undefined;
+    const f = this.resolve();
+    return f;
   }
 
   static toPort(p: NeutronPortLike): PortInfo {

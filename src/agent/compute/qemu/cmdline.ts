@@ -26,7 +26,8 @@ export interface Saved {
 export const ROOT_PORTS = 8;
 
 /** The host tap of a port's NIC. */
-export const tapName = (portId: string) => `tap${portId.slice(0, 11)}`;
+export { tapName } from '../../network/driver.js';
+import { tapName } from '../../network/driver.js';
 
 export function qemuArgs(
   uuid: string,

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 
 /** The VM-side device of a port: QEMU creates it, the network driver moves it into the network. */
-export const tapName = (portId: string) => `tap${portId.slice(0, 11)}`;
+export { tapName } from '../driver.js';
 /** A router's interface on a subnet (router namespace) and its peer (network namespace). */
 export const qrName = (portId: string) => `qr-${portId.slice(0, 11)}`;
 /** A router's gateway interface (router namespace) and its peer (external network namespace). */

@@ -1,7 +1,7 @@
 /**
  * nftables rulesets of the Linux network driver, as text for `nft -f` (pure functions: unit-tested).
  *
- * Why this shape (see docs/architecture.md, "Security groups on this kernel"): the nftables *bridge* family
+ * Why this shape (see docs/dataplane.md, "Security groups on this kernel"): the nftables *bridge* family
  * has no conntrack here (CONFIG_NF_CONNTRACK_BRIDGE is off), but br_netfilter is built in. So, inside each
  * network's namespace, with `net.bridge.bridge-nf-call-iptables=1`, bridged IP traffic also passes the
  * *inet* hooks, where conntrack works: security groups are an inet `forward` chain keyed by the port's

@@ -2,6 +2,7 @@
  * The base of the compute manager: its dependencies, background work, the checks every operation starts
  * with (policy, visibility, lock, state). The manager is built in layers, one concern per file (see index.ts).
  */
+import type { ServiceFacades } from '../../../core/service.js';
 import type { Logger } from 'pino';
 import type { Caller } from '../../../core/auth/caller.js';
 import type { PolicyEngine } from '../../../core/auth/policy.js';
@@ -54,7 +55,7 @@ export class ManagerBase {
     readonly bus: Bus,
     readonly log: Logger,
     readonly opts: ComputeOptions,
-    services: Record<string, unknown>,
+    services: ServiceFacades,
   ) {
     this.images = new Images(() => services.image);
     this.networks = new Networks(() => services.network);

@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { Caller } from '../../../core/auth/caller.js';
 import { ApiError } from '../../../core/errors.js';
+import type { ImageFacade, ImageOperations } from '../../../core/facades/image.js';
 
 export interface ImageInfo {
   id: string;
@@ -24,23 +25,13 @@ export interface ImageInfo {
   properties: Record<string, string>;
 }
 
-interface ImageManagerLike {
-  lookup(id: string, caller: unknown): Promise<ImageInfo>;
-  download(
-    caller: unknown,
-    id: string,
-    range: undefined,
-  ): Promise<{ status: number; headers: Record<string, string>; stream?: Readable }>;
-  create(caller: unknown, body: Record<string, unknown>): Promise<ImageInfo>;
-  upload(caller: unknown, id: string, source: Readable, declaredSize?: number): Promise<void>;
-  delete?(caller: unknown, id: string): Promise<void>;
-}
+type ImageManagerLike = ImageOperations;
 
 export class Images {
-  constructor(private readonly resolve: () => unknown) {}
+  constructor(private readonly resolve: () => ImageFacade | undefined) {}
 
   private get mgr(): ImageManagerLike | undefined {
-    const m = (this.resolve() as { manager?: ImageManagerLike } | undefined)?.manager;
+    const m = this.resolve()?.manager;
     return m && typeof m.lookup === 'function' ? m : undefined;
   }
 
@@ -50,8 +41,9 @@ export class Images {
     return m;
   }
 
-  private static caller(c: Caller) {
-    return { creds: c.creds, isAdmin: c.isAdmin, project: c.projectId || undefined };
+  /** The image service takes the one Caller: the user's own rights apply to the image. */
+  private static caller(c: Caller): Caller {
+    return c;
   }
 
   /** An image the caller may see, else undefined. */
