@@ -91,7 +91,8 @@ export class FilesystemBackend implements ObjectBackend {
         }
       }
       if (pending.length) await fh.writev(pending);
-      await fh.sync();
+      // fdatasync: the bytes and the size (what reading them needs) are on disk before the rename
+      await fh.datasync();
       ok = true;
     } finally {
       await fh.close();
