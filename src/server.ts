@@ -25,13 +25,14 @@ import { networkService } from './services/network/index.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeService } from './services/compute/index.js';
+import { objectService } from './services/object/index.js';
 import { volumeService } from './services/volume/index.js';
 import { createHost, type Host, type HostOptions } from './agent/host.js';
 import type { ImageFetcher } from './agent/compute/qemu/driver.js';
 
 /** The services mounted beside identity. Each new service adds itself here. */
 export function defaultServices(): ServiceModule[] {
-  return [imageService(), networkService(), volumeService(), computeService({ driver: 'config' })];
+  return [imageService(), networkService(), volumeService(), objectService(), computeService({ driver: 'config' })];
 }
 
 export interface Server {
@@ -76,7 +77,7 @@ export async function createServer(
       ...services.flatMap((s) =>
         [{ type: s.type, name: s.catalog.name }, ...(s.catalog.aliases ?? [])].map((e) => ({
           ...e,
-          url: `${config.publicUrl}${s.catalog.path}`,
+          url: `${config.publicUrl}${s.catalog.path}${s.catalog.suffix ?? ''}`,
         })),
       ),
     ],

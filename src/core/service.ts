@@ -56,10 +56,12 @@ export interface ServiceModule {
   /** OpenStack service type, e.g. `image`; also the name of its migrations set. */
   type: string;
   /**
-   * Catalog entry: service name and the path under the public URL (DevStack style, e.g. `/image`), and other
-   * types the same endpoint is registered under (block storage: `volumev3`, `volume`, as DevStack does).
+   * Catalog entry: service name and the path under the public URL (DevStack style, e.g. `/image`), other
+   * types the same endpoint is registered under (block storage: `volumev3`, `volume`, as DevStack does), and an
+   * optional suffix appended to the endpoint URL, where Keystone's `$(project_id)s` is substituted per token
+   * (Swift's `/AUTH_$(project_id)s`).
    */
-  catalog: { name: string; path: string; aliases?: { type: string; name: string }[] };
+  catalog: { name: string; path: string; aliases?: { type: string; name: string }[]; suffix?: string };
   migrations: ServiceMigrations;
   policies: PolicyRule[];
   /** What this service needs of the host run in the same process (its agent and driver options). */

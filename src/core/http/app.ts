@@ -24,7 +24,12 @@ declare module 'fastify' {
     /** Every route registered, with its config (policy rule or public), for audits and tests. */
     routeTable: { method: string | string[]; url: string; policy?: string; public?: boolean }[];
     /** Each service's fault format by path prefix, for errors raised before routing (bad URLs). */
-    faultScopes: { prefix: string; faults: FaultFormatter }[];
+    faultScopes: {
+      prefix: string;
+      faults: FaultFormatter;
+      /** A service that answers framework errors itself (Swift: 412 and text bodies for bad UTF-8 paths). */
+      frameworkError?: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void;
+    }[];
   }
   interface FastifyContextConfig {
     /** The policy rule guarding this route (e.g. `identity:get_project`). */
@@ -57,6 +62,8 @@ export function createApp(log: Logger, limits: Partial<Limits> = {}): FastifyIns
       const scope = faultScopes
         .filter((s) => url === s.prefix || url.startsWith(`${s.prefix}/`))
         .sort((a, b) => b.prefix.length - a.prefix.length)[0];
+      if (scope?.frameworkError)
+        return scope.frameworkError(err, req as FastifyRequest, reply as FastifyReply);
       const status = typeof err.statusCode === 'number' && err.statusCode < 500 ? err.statusCode : 400;
       const e = new ApiError(
         status,
