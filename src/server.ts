@@ -32,7 +32,13 @@ import type { ImageFetcher } from './agent/compute/qemu/driver.js';
 
 /** The services mounted beside identity. Each new service adds itself here. */
 export function defaultServices(): ServiceModule[] {
-  return [imageService(), networkService(), volumeService(), objectService(), computeService({ driver: 'config' })];
+  return [
+    imageService(),
+    networkService(),
+    volumeService(),
+    objectService(),
+    computeService({ driver: 'config' }),
+  ];
 }
 
 export interface Server {
