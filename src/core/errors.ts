@@ -2,6 +2,9 @@
  * One error type for every service. Each service renders it in its own fault format
  * (each service passes its formatter to setupServiceScope in core/http/app.ts): Keystone `{"error": {...}}`, Nova `{"itemNotFound": {...}}`, Neutron `{"NeutronError": {...}}`.
  */
+/** Longest error message sent to a client. */
+export const MAX_MESSAGE = 1024;
+
 export class ApiError extends Error {
   constructor(
     public readonly status: number,
@@ -10,7 +13,8 @@ export class ApiError extends Error {
     public readonly kind?: string,
     public readonly headers: Record<string, string> = {},
   ) {
-    super(message);
+    // No error repeats unbounded input: a message is cut at MAX_MESSAGE characters, whatever put it together.
+    super(message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message);
   }
 }
 

@@ -153,3 +153,11 @@ describe('slow bodies', () => {
     expect(ok.body).toContain('"bytes":3000');
   });
 });
+
+describe('error messages', () => {
+  it('never repeat unbounded input', async () => {
+    const { ApiError, MAX_MESSAGE } = await import('../../src/core/errors.js');
+    const e = new ApiError(400, `Invalid input: ${'z'.repeat(100_000)}`);
+    expect(e.message.length).toBeLessThanOrEqual(MAX_MESSAGE + 1);
+  });
+});

@@ -1,11 +1,13 @@
 /** Attribute validators and converters with neutron_lib's messages (neutron_lib/api/validators, converters). */
+import { echo } from '../../core/http/json.js';
 import { ApiError } from '../../core/errors.js';
 import { invalidAttr, badRequest, invalidInput } from './errors.js';
 import { formatCidr, normalizeIp, normalizeMac, parseCidr, parseIp } from './ipam.js';
 
 const UUID_RE = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
 
-export const repr = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+/** A client's value as an error repeats it: bounded (core/http/json.ts `echo`). */
+export const repr = (v: unknown): string => echo(v);
 
 export function isUuid(v: unknown): v is string {
   return typeof v === 'string' && UUID_RE.test(v);
@@ -39,7 +41,7 @@ export function resourceBody(
 
 export function str(attr: string, v: unknown, max = 255): string {
   if (typeof v !== 'string') throw invalidAttr(attr, `'${repr(v)}' is not a valid string`);
-  if (v.length > max) throw invalidAttr(attr, `'${v}' exceeds maximum length of ${max}`);
+  if (v.length > max) throw invalidAttr(attr, `'${repr(v)}' exceeds maximum length of ${max}`);
   return v;
 }
 
@@ -120,7 +122,7 @@ export function mac(attr: string, v: unknown): string {
 export function tag(v: unknown): string {
   if (typeof v !== 'string' || v.length > 255 || v === '')
     throw invalidAttr('tags', `'${repr(v)}' is not a valid tag`);
-  if (v.includes(',')) throw invalidAttr('tags', `'${v}' contains ','`);
+  if (v.includes(',')) throw invalidAttr('tags', `'${repr(v)}' contains ','`);
   return v;
 }
 
