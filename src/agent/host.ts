@@ -13,6 +13,8 @@
  * listens for its documents, and the compute agents when the compute service starts (between its recovery
  * steps); `start()` starts both, for a host on its own.
  */
+import type { VolumeDriver } from './volume/driver.js';
+import { selectVolumeDriver } from './volume/select.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -48,9 +50,15 @@ export interface NetworkHostOptions {
 }
 
 /** The parts of a host to run; an absent part is not built. */
+export interface VolumeHostOptions {
+  /** The volume backend; default: by `config.volumeDriver` (volume/select.ts: files where qemu-img runs). */
+  driver?: VolumeDriver;
+}
+
 export interface HostOptions {
   compute?: ComputeHostOptions;
   network?: NetworkHostOptions;
+  volume?: VolumeHostOptions;
 }
 
 /** How a host moves image bytes (in-process: the image and compute services; alone: the image API). */
@@ -79,6 +87,8 @@ export class Host {
     readonly networkDriver: NetworkDriver | undefined,
     readonly networkAgent: NetworkAgent | undefined,
     readonly computeDriver: ComputeDriver | undefined,
+    /** The block-storage backend of this host (its disks are what the compute driver attaches). */
+    readonly volumeDriver: VolumeDriver | undefined = undefined,
   ) {}
 
   /** This host's own compute agent (undefined before `startCompute` or without compute). */
@@ -211,5 +221,15 @@ export async function createHost(deps: HostDeps, opts: HostOptions): Promise<Hos
       ...c.fake,
     });
   }
-  return new Host(deps, opts, networkDriver, networkAgent, computeDriver);
+  let volumeDriver: VolumeDriver | undefined;
+  if (opts.volume) {
+    volumeDriver = opts.volume.driver;
+    if (!volumeDriver) {
+      const sel = selectVolumeDriver(config.volumeDriver, config.dataDir);
+      log.info({ volumeDriver: sel.driver.type }, sel.reason);
+      volumeDriver = sel.driver;
+    }
+    await volumeDriver.init();
+  }
+  return new Host(deps, opts, networkDriver, networkAgent, computeDriver, volumeDriver);
 }

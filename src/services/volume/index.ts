@@ -10,7 +10,6 @@ import { setupServiceScope } from '../../core/http/app.js';
 import type { ServiceContext, ServiceModule } from '../../core/service.js';
 import type { VolumeFacade } from '../../core/facades/volume.js';
 import type { VolumeDriver } from '../../agent/volume/driver.js';
-import { selectVolumeDriver } from '../../agent/volume/select.js';
 import { attachmentRoutes } from './api/attachments.js';
 import { microversions, type Api } from './api/common.js';
 import { quotaRoutes } from './api/quotas.js';
@@ -53,8 +52,8 @@ export const cinderFault = (e: ApiError) => ({
 });
 
 export interface VolumeServiceOptions extends Partial<VolumeOptions> {
-  /** The backend; by default chosen by `config.volumeDriver` (file where qemu-img runs, else fake). */
-  driver?: (ctx: ServiceContext) => VolumeDriver;
+  /** The backend; by default the host's (src/agent/host.ts, chosen by `config.volumeDriver`). */
+  driver?: VolumeDriver;
 }
 
 export function volumeService(options: VolumeServiceOptions = {}): ServiceModule {
@@ -71,16 +70,12 @@ export function volumeService(options: VolumeServiceOptions = {}): ServiceModule
     },
     migrations: volumeMigrations,
     policies: volumeServicePolicies,
+    // The backend is the host's: the composition root builds it beside the compute and network drivers.
+    host: { volume: { driver: options.driver } },
     async register(app: FastifyInstance, ctx: ServiceContext): Promise<VolumeFacade> {
       const log = ctx.log.child({ service: 'block-storage' });
-      let driver: VolumeDriver;
-      if (options.driver) driver = options.driver(ctx);
-      else {
-        const sel = selectVolumeDriver(ctx.config.volumeDriver, ctx.config.dataDir);
-        log.info({ volumeDriver: sel.driver.type }, sel.reason);
-        driver = sel.driver;
-      }
-      await driver.init();
+      const driver = ctx.host?.volumeDriver;
+      if (!driver) throw new Error('block storage needs a host with a volume driver (src/agent/host.ts)');
       const { driver: _d, ...rest } = options;
       const opts: VolumeOptions = { ...DEFAULT_VOLUME_OPTIONS, ...rest };
       worker = new Worker(log);
