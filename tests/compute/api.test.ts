@@ -34,6 +34,9 @@ describe('versions and microversions', () => {
     let r = await c.nova('GET', '/flavors', { mv: '2.55' });
     expect(r.headers['openstack-api-version']).toBe('compute 2.55');
     expect(r.headers['x-openstack-nova-api-version']).toBe('2.55');
+    // Nova's request id under both of its names.
+    expect(r.headers['x-compute-request-id']).toMatch(/^req-/);
+    expect(r.headers['x-compute-request-id']).toBe(r.headers['x-openstack-request-id']);
     r = await c.req('GET', '/compute/v2.1/flavors', {
       token: c.adminToken,
       headers: { 'X-OpenStack-Nova-API-Version': '2.30' },

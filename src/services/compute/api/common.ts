@@ -35,6 +35,8 @@ export const novaFault = (e: ApiError) => ({
 /** Parse the version headers on every request; answer with the version used (also on errors). */
 export function microversionHooks(scope: FastifyInstance): void {
   scope.addHook('onRequest', async (req, reply) => {
+    // Nova sends its request id under both names; clients read either.
+    reply.header('x-compute-request-id', req.id);
     reply.header('vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version');
     if (req.routeOptions.config?.public) return;
     req.computeMv = parseMicroversion(req.headers);
