@@ -55,7 +55,7 @@ export class ManagerBase {
     readonly bus: Bus,
     readonly log: Logger,
     readonly opts: ComputeOptions,
-    services: ServiceFacades,
+    readonly services: ServiceFacades,
   ) {
     this.images = new Images(() => services.image);
     this.networks = new Networks(() => services.network);

@@ -2,6 +2,7 @@
  * Server lifecycle: create (validation, quota, rows; scheduling continues in the background), update,
  * lock, reset, delete, and the changes to a server's own fields (metadata, tags, security groups).
  */
+import { serviceCaller } from '../../../core/auth/caller.js';
 import type { Caller } from '../../../core/auth/caller.js';
 import { bool } from '../../../core/db/index.js';
 import { uuid } from '../../../core/ids.js';
@@ -262,6 +263,7 @@ export class Lifecycle extends Moves {
   protected async finishDelete(s: ServerRow, requestId?: string): Promise<void> {
     const t = now();
     await this.releaseNetworks(s);
+    await this.releaseVolumes(serviceCaller(s.project_id), s.id);
     await this.store.updateServer(s.id, {
       deleted: 1,
       deleted_at: t,

@@ -10,7 +10,7 @@ import { NoValidHost, selectHost, type HostState, type SchedulingRequest } from 
 import type { Q } from '../store/index.js';
 import { now } from './base.js';
 import { noUsage } from './hosts.js';
-import { Networking } from './networking.js';
+import { Volumes } from './volumes.js';
 
 export interface ScheduleOptions {
   host?: string;
@@ -19,7 +19,7 @@ export interface ScheduleOptions {
   imageProperties?: Record<string, string>;
 }
 
-export class Scheduling extends Networking {
+export class Scheduling extends Volumes {
   /** The scheduler's view of every host inside its transaction: liveness, zone, usage. */
   protected async hostStatesIn(trx: Q, zones: Map<string, string>): Promise<HostState[]> {
     const usage = await this.store.hostUsage(trx);

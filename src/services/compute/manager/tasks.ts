@@ -1,4 +1,5 @@
 /** Agent link, outbound: tasks and calls to a host's agent, the instance spec it gets, casting an action. */
+import type { VolumeSpec } from '../../../agent/compute/driver.js';
 import type { Caller } from '../../../core/auth/caller.js';
 import { bool, json } from '../../../core/db/index.js';
 import { uuid } from '../../../core/ids.js';
@@ -65,6 +66,11 @@ export class Tasks extends Hosts {
     return `compute.reply.${process.pid}.${++this.replySeq}.${uuid()}`;
   }
 
+  /** Volumes exported to a server, for its instance spec (the volume layer overrides this). */
+  async blockDevicesOf(_serverId: string): Promise<VolumeSpec[]> {
+    return [];
+  }
+
   /** The instance spec a driver gets, built from the server row. */
   async spec(s: ServerRow, image?: ImageInfo): Promise<InstanceSpec> {
     const f = json<FlavorRow>(s.flavor, {} as FlavorRow);
@@ -101,7 +107,7 @@ export class Tasks extends Hosts {
         mac: a[0]!.mac,
         fixedIps: a.map((x) => ({ address: x.addr, version: x.version })),
       })),
-      blockDevices: [],
+      blockDevices: await this.blockDevicesOf(s.id),
     };
   }
 
