@@ -52,6 +52,8 @@ describe('os-volume_attachments', () => {
     expect(list.volumeAttachments.map((a: { volumeId: string }) => a.volumeId)).toEqual([vid]);
     const show = await c.nova('GET', `/servers/${s.id}/os-volume_attachments/${vid}`, { token: p1.token });
     expect(show.statusCode).toBe(200);
+    const srv = (await c.nova('GET', `/servers/${s.id}`, { token: p1.token })).json().server;
+    expect(srv['os-extended-volumes:volumes_attached']).toEqual([{ id: vid, delete_on_termination: false }]);
 
     // Attached twice: Cinder refuses, nothing changes.
     const again = await c.nova('POST', `/servers/${s.id}/os-volume_attachments`, {

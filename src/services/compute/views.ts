@@ -125,7 +125,7 @@ export function serverSummary(s: ServerRow, v: ViewCtx) {
 export function serverView(
   s: ServerRow,
   v: ViewCtx,
-  extra: { tags?: string[]; groups?: string[]; show?: boolean } = {},
+  extra: { tags?: string[]; groups?: string[]; show?: boolean; volumes?: string[] } = {},
 ) {
   const mv = v.mv;
   const f = json<FlavorRow>(s.flavor, {} as FlavorRow);
@@ -167,7 +167,10 @@ export function serverView(
     'OS-EXT-STS:task_state': s.task_state,
     'OS-EXT-STS:vm_state': s.vm_state,
     'OS-EXT-STS:power_state': s.power_state,
-    'os-extended-volumes:volumes_attached': [],
+    // Nova: [{id}], plus delete_on_termination from 2.3 (never set here yet).
+    'os-extended-volumes:volumes_attached': (extra.volumes ?? []).map((id) =>
+      v.mv.ge(3) ? { id, delete_on_termination: false } : { id },
+    ),
   };
   if (['BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING', 'ACTIVE'].includes(status))
     out.progress = s.progress;

@@ -34,5 +34,6 @@ export async function renderServer(
   const v = viewCtx(req, mgr, base, c, { project_id: s.project_id });
   const tags = mv(req).ge(26) ? await mgr.tagsOf(s.id) : undefined;
   if (withHostStatus) await hostStatus(req, mgr, v, c);
-  return serverView(s, v, { tags, groups: s.server_group_id ? [s.server_group_id] : [], show });
+  const volumes = (await mgr.serverVolumes(s.id)).map((x) => x.volumeId);
+  return serverView(s, v, { tags, groups: s.server_group_id ? [s.server_group_id] : [], show, volumes });
 }
