@@ -29,6 +29,8 @@ export interface VersionRange {
   major: number;
   minMinor: number;
   maxMinor: number;
+  /** A service's older header read when the standard one names no version (Nova's `X-OpenStack-Nova-API-Version`). */
+  legacyHeader?: string;
 }
 
 /** The version a request asks for, by the service's header; 400 when malformed, 406 when out of range. */
@@ -42,6 +44,10 @@ export function parseApiVersion(
   for (const part of (header ?? '').split(',')) {
     const [svc, ver] = part.trim().split(/\s+/);
     if (svc?.toLowerCase() === range.service && ver) value = ver;
+  }
+  if (value === undefined && range.legacyHeader) {
+    const legacy = headers[range.legacyHeader];
+    value = Array.isArray(legacy) ? legacy[0] : legacy;
   }
   const min = `${range.major}.${range.minMinor}`;
   const max = `${range.major}.${range.maxMinor}`;

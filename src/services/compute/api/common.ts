@@ -4,7 +4,7 @@ import { ApiError } from '../../../core/errors.js';
 import { callerOf as requestCaller, type Caller } from '../../../core/auth/caller.js';
 import { parseLimit } from '../../../core/http/collection.js';
 import type { ComputeManager } from '../manager/index.js';
-import { MAX_VERSION, Mv, parseMicroversion } from '../microversion.js';
+import { MAX_VERSION, minVersion, parseMicroversion, type Mv } from '../microversion.js';
 import type { ViewCtx } from '../views.js';
 
 declare module 'fastify' {
@@ -45,7 +45,7 @@ export function microversionHooks(scope: FastifyInstance): void {
   });
 }
 
-export const mv = (req: FastifyRequest): Mv => req.computeMv ?? new Mv(1);
+export const mv = (req: FastifyRequest): Mv => req.computeMv ?? minVersion();
 
 /** The caller of a compute request: project-scoped tokens only (403 otherwise, as Nova). */
 export function callerOf(req: FastifyRequest, mgr: ComputeManager): Caller {
