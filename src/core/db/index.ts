@@ -1,3 +1,4 @@
+import type { Transaction } from 'kysely';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -83,3 +84,35 @@ export function json<T>(v: unknown, dflt: T): T {
 }
 
 export { sql };
+
+/**
+ * Run `fn` in a transaction serialized on named locks kept as rows of `table` (a service's lock table with a
+ * `name` primary key): PostgreSQL inserts the missing rows and takes them FOR UPDATE in sorted order (no
+ * deadlock between two lock sets); SQLite's single connection already serializes transactions.
+ */
+export async function lockedTransaction<T>(
+  db: Database,
+  table: string,
+  locks: string[],
+  fn: (trx: Transaction<any>) => Promise<T>,
+): Promise<T> {
+  return db.kysely.transaction().execute(async (trx) => {
+    if (db.dialect === 'postgres') {
+      const names = [...new Set(locks)].sort();
+      for (const name of names)
+        await trx
+          .insertInto(table)
+          .values({ name })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      await trx
+        .selectFrom(table)
+        .select('name')
+        .where('name', 'in', names)
+        .orderBy('name')
+        .forUpdate()
+        .execute();
+    }
+    return fn(trx);
+  });
+}

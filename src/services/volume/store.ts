@@ -1,6 +1,6 @@
 /** The only code that touches the block-storage tables (Kysely; the same queries on SQLite and PostgreSQL). */
 import type { Expression, Kysely, SqlBool, Transaction } from 'kysely';
-import { sql, type Database } from '../../core/db/index.js';
+import { lockedTransaction, sql, type Database } from '../../core/db/index.js';
 
 export interface VolumeRow {
   id: string;
@@ -134,25 +134,7 @@ export class VolumeStore {
    * single connection already serializes transactions.
    */
   async locked<T>(locks: string[], fn: (trx: Trx) => Promise<T>): Promise<T> {
-    return this.k.transaction().execute(async (trx) => {
-      if (this.db.dialect === 'postgres') {
-        const names = [...new Set(locks)].sort();
-        for (const name of names)
-          await trx
-            .insertInto('volume_lock')
-            .values({ name })
-            .onConflict((oc) => oc.doNothing())
-            .execute();
-        await trx
-          .selectFrom('volume_lock')
-          .select('name')
-          .where('name', 'in', names)
-          .orderBy('name')
-          .forUpdate()
-          .execute();
-      }
-      return fn(trx);
-    });
+    return lockedTransaction(this.db, 'volume_lock', locks, fn as (trx: Transaction<any>) => Promise<T>);
   }
 
   // ------------------------------------------------------------------ volumes

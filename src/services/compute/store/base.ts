@@ -1,6 +1,6 @@
 /** The base of the compute store: the Kysely handle, locked transactions, sequences. */
 import type { Kysely, Transaction } from 'kysely';
-import { isUniqueViolation, sql, type Database } from '../../../core/db/index.js';
+import { isUniqueViolation, lockedTransaction, sql, type Database } from '../../../core/db/index.js';
 import type { Db, Tables } from '../rows.js';
 
 /** A handle queries run on: the store's own, or the transaction of `locked`. */
@@ -18,25 +18,7 @@ export class StoreBase {
    * FOR UPDATE; SQLite's single connection already serializes transactions.
    */
   async locked<T>(locks: string[], fn: (trx: Trx) => Promise<T>): Promise<T> {
-    return this.k.transaction().execute(async (trx) => {
-      if (this.db.dialect === 'postgres') {
-        const names = [...new Set(locks)].sort();
-        for (const name of names)
-          await trx
-            .insertInto('compute_lock')
-            .values({ name })
-            .onConflict((oc) => oc.doNothing())
-            .execute();
-        await trx
-          .selectFrom('compute_lock')
-          .select('name')
-          .where('name', 'in', names)
-          .orderBy('name')
-          .forUpdate()
-          .execute();
-      }
-      return fn(trx);
-    });
+    return lockedTransaction(this.db, 'compute_lock', locks, fn as (trx: Transaction<any>) => Promise<T>);
   }
 
   async nextSeq(name: string, n = 1, trx: Q = this.k): Promise<number> {
