@@ -185,3 +185,56 @@ export function listQuery(
     withCount: version.ge(45) && isTrue(lastParam(qs, 'with_count')),
   };
 }
+
+/** What the metadata-item routes need of a resource's manager (volumes and snapshots alike). */
+interface MetadataOwner {
+  metadata(c: Caller, id: string): Promise<Record<string, string>>;
+  setMetadata(c: Caller, id: string, md: Record<string, string>, replace: boolean): Promise<unknown>;
+  deleteMetadata(c: Caller, id: string, key: string): Promise<void>;
+}
+
+/**
+ * GET/PUT/DELETE `<collection>/:<param>/metadata/:key`, as Cinder serves them for volumes and snapshots.
+ * `label` names the resource in the 404 ("Volume", "Snapshot"); `policy` the rule prefix's suffix.
+ */
+export function metadataItemRoutes(
+  app: FastifyInstance,
+  api: Api,
+  o: {
+    collection: string;
+    param: string;
+    label: string;
+    owner: MetadataOwner;
+    policies: { get: string; update: string; delete: string };
+    itemBody: unknown;
+  },
+): void {
+  const url = `/${o.collection}/:${o.param}/metadata/:key`;
+  const id = (req: FastifyRequest) => params(req)[o.param]!;
+  app.get(url, { config: { policy: o.policies.get } }, async (req) => {
+    const md = await o.owner.metadata(caller(req, api.policy), id(req));
+    const key = params(req).key!;
+    if (!(key in md))
+      throw new ApiError(
+        404,
+        `${o.label} ${id(req)} has no metadata with key ${key.slice(0, 255)}.`,
+        'itemNotFound',
+      );
+    return { meta: { [key]: md[key] } };
+  });
+  app.put(
+    url,
+    { config: { policy: o.policies.update }, schema: { body: o.itemBody as object } },
+    async (req) => {
+      const key = params(req).key!;
+      const meta = (req.body as { meta: Record<string, string> }).meta;
+      if (!(key in meta)) throw new ApiError(400, 'Request body and URI mismatch', 'badRequest');
+      await o.owner.setMetadata(caller(req, api.policy), id(req), { [key]: meta[key]! }, false);
+      return { meta: { [key]: meta[key] } };
+    },
+  );
+  app.delete(url, { config: { policy: o.policies.delete } }, async (req, reply) => {
+    await o.owner.deleteMetadata(caller(req, api.policy), id(req), params(req).key!);
+    return reply.code(200).send();
+  });
+}

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { novaLinks } from '../../../core/http/collection.js';
 import { ApiError } from '../../../core/errors.js';
 import { snapshotView } from '../views.js';
-import { bodyOf, caller, listQuery, params, query, viewCtx, type Api } from './common.js';
+import { bodyOf, caller, listQuery, params, query, viewCtx, metadataItemRoutes, type Api } from './common.js';
 import * as S from './schemas.js';
 
 const SORTABLE = new Set([
@@ -155,38 +155,16 @@ export function snapshotRoutes(app: FastifyInstance, api: Api): void {
         ),
       }),
     });
-  app.get(
-    '/snapshots/:snapshot_id/metadata/:key',
-    { config: { policy: 'volume:get_snapshot_metadata' } },
-    async (req) => {
-      const md = await mgr.snapshots.metadata(caller(req, api.policy), id(req));
-      const key = params(req).key!;
-      if (!(key in md))
-        throw new ApiError(
-          404,
-          `Snapshot ${id(req)} has no metadata with key ${key.slice(0, 255)}.`,
-          'itemNotFound',
-        );
-      return { meta: { [key]: md[key] } };
+  metadataItemRoutes(app, api, {
+    collection: 'snapshots',
+    param: 'snapshot_id',
+    label: 'Snapshot',
+    owner: mgr.snapshots,
+    policies: {
+      get: 'volume:get_snapshot_metadata',
+      update: 'volume:update_snapshot_metadata',
+      delete: 'volume:delete_snapshot_metadata',
     },
-  );
-  app.put(
-    '/snapshots/:snapshot_id/metadata/:key',
-    { config: { policy: 'volume:update_snapshot_metadata' }, schema: { body: S.metaItemBody } },
-    async (req) => {
-      const key = params(req).key!;
-      const meta = (req.body as { meta: Record<string, string> }).meta;
-      if (!(key in meta)) throw new ApiError(400, 'Request body and URI mismatch', 'badRequest');
-      await mgr.snapshots.setMetadata(caller(req, api.policy), id(req), { [key]: meta[key]! }, false);
-      return { meta: { [key]: meta[key] } };
-    },
-  );
-  app.delete(
-    '/snapshots/:snapshot_id/metadata/:key',
-    { config: { policy: 'volume:delete_snapshot_metadata' } },
-    async (req, reply) => {
-      await mgr.snapshots.deleteMetadata(caller(req, api.policy), id(req), params(req).key!);
-      return reply.code(200).send();
-    },
-  );
+    itemBody: S.metaItemBody,
+  });
 }

@@ -4,7 +4,18 @@ import { novaLinks } from '../../../core/http/collection.js';
 import { ApiError } from '../../../core/errors.js';
 import type { VolumeRow } from '../manager/common.js';
 import { volumeSummaryView, volumeView } from '../views.js';
-import { bodyOf, caller, isTrue, listQuery, mv, params, query, viewCtx, type Api } from './common.js';
+import {
+  bodyOf,
+  caller,
+  isTrue,
+  listQuery,
+  mv,
+  params,
+  query,
+  viewCtx,
+  metadataItemRoutes,
+  type Api,
+} from './common.js';
 import * as S from './schemas.js';
 
 const SORTABLE = new Set([
@@ -190,38 +201,16 @@ export function volumeRoutes(app: FastifyInstance, api: Api): void {
       ),
     }),
   );
-  app.get(
-    '/volumes/:volume_id/metadata/:key',
-    { config: { policy: 'volume:get_volume_metadata' } },
-    async (req) => {
-      const md = await mgr.volumes.metadata(caller(req, api.policy), id(req));
-      const key = params(req).key!;
-      if (!(key in md))
-        throw new ApiError(
-          404,
-          `Volume ${id(req)} has no metadata with key ${key.slice(0, 255)}.`,
-          'itemNotFound',
-        );
-      return { meta: { [key]: md[key] } };
+  metadataItemRoutes(app, api, {
+    collection: 'volumes',
+    param: 'volume_id',
+    label: 'Volume',
+    owner: mgr.volumes,
+    policies: {
+      get: 'volume:get_volume_metadata',
+      update: 'volume:update_volume_metadata',
+      delete: 'volume:delete_volume_metadata',
     },
-  );
-  app.put(
-    '/volumes/:volume_id/metadata/:key',
-    { config: { policy: 'volume:update_volume_metadata' }, schema: { body: S.metaItemBody } },
-    async (req) => {
-      const key = params(req).key!;
-      const meta = (req.body as { meta: Record<string, string> }).meta;
-      if (!(key in meta)) throw new ApiError(400, 'Request body and URI mismatch', 'badRequest');
-      await mgr.volumes.setMetadata(caller(req, api.policy), id(req), { [key]: meta[key]! }, false);
-      return { meta: { [key]: meta[key] } };
-    },
-  );
-  app.delete(
-    '/volumes/:volume_id/metadata/:key',
-    { config: { policy: 'volume:delete_volume_metadata' } },
-    async (req, reply) => {
-      await mgr.volumes.deleteMetadata(caller(req, api.policy), id(req), params(req).key!);
-      return reply.code(200).send();
-    },
-  );
+    itemBody: S.metaItemBody,
+  });
 }
